@@ -1,0 +1,136 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+"""``nova-scale-ext plugins``: load the scheduler plugins as Nova would.
+
+Reads a ``nova.conf`` (or, without one, the recommended lines shown in the
+README) and resolves ``[filter_scheduler] available_filters``,
+``enabled_filters`` and ``weight_classes`` with Nova's own loaders, exactly as
+nova-scheduler's ``HostManager`` does at start, then prints what is available
+and what is enabled.
+"""
+
+import argparse
+import sys
+
+from oslo_config import cfg
+
+from nova_scale_ext import recommended
+
+
+def load_nova_config(config_files):
+    """Parse nova.conf files into Nova's global CONF (no command line)."""
+    import nova.conf  # noqa: F401  (registers Nova's options)
+
+    import nova_scale_ext.conf  # noqa: F401
+    cfg.CONF([], project='nova', default_config_files=list(config_files),
+             validate_default_values=True)
+    return cfg.CONF
+
+
+def resolve_plugins():
+    """Filters and weighers as nova-scheduler's HostManager resolves them.
+
+    Returns ``(available_filters, enabled_filters, weighers)`` as lists of
+    classes; raises Nova's own exception when ``enabled_filters`` names a
+    filter that is not available, as nova-scheduler would at start.
+    """
+    from nova import exception
+    from nova.scheduler import filters, weights
+
+    conf = cfg.CONF.filter_scheduler
+    available = filters.HostFilterHandler().get_matching_classes(
+        conf.available_filters)
+    by_name = {cls.__name__: cls for cls in available}
+    missing = [name for name in conf.enabled_filters if name not in by_name]
+    if missing:
+        raise exception.SchedulerHostFilterNotFound(
+            filter_name=', '.join(missing))
+    enabled = [by_name[name] for name in conf.enabled_filters]
+    weighers = weights.HostWeightHandler().get_matching_classes(
+        conf.weight_classes)
+    return available, enabled, weighers
+
+
+def invalid_options():
+    """Our options whose nova.conf value does not validate, as messages.
+
+    Inside nova-scheduler the plugins log such a value once and use the
+    option's default; here it is reported so it can be fixed.
+    """
+    from nova_scale_ext import conf as scale_conf
+    problems = []
+    for group, opts in scale_conf.list_opts():
+        for opt in opts:
+            try:
+                getattr(getattr(cfg.CONF, group.name), opt.name)
+            except (cfg.ConfigFileValueError, ValueError) as exc:
+                problems.append(
+                    f'[{group.name}] {opt.name}: {exc} (nova-scheduler would '
+                    f'use the default {opt.default!r})')
+    return problems
+
+
+def _qualname(cls):
+    return f'{cls.__module__}.{cls.__name__}'
+
+
+def run(args):
+    import tempfile
+    files = list(args.config_file)
+    if not files:
+        with tempfile.NamedTemporaryFile('w', suffix='.conf',
+                                         delete=False) as tmp:
+            tmp.write(recommended.NOVA_CONF)
+        files = [tmp.name]
+        print('Using the recommended nova.conf lines:\n')
+        print('\n'.join('    ' + line for line in
+                        recommended.NOVA_CONF.splitlines()))
+        print()
+    try:
+        load_nova_config(files)
+        available, enabled, weighers = resolve_plugins()
+    except Exception as exc:  # report, as nova-scheduler would fail to start
+        print(f'error: nova-scheduler would not start with this '
+              f'configuration: {exc}', file=sys.stderr)
+        return 1
+    problems = invalid_options()
+    for problem in problems:
+        print(f'error: invalid value in the configuration: {problem}',
+              file=sys.stderr)
+    ours = [c for c in available if c.__module__.startswith('nova_scale_ext')]
+    print(f'Filters available: {len(available)} '
+          f'({len(ours)} from nova-scale-ext)')
+    for cls in ours:
+        print(f'  {cls.__name__:34} {_qualname(cls)}')
+    print('Filters enabled, in order:')
+    for cls in enabled:
+        print(f'  {cls.__name__}')
+    print('Weighers, in order:')
+    for cls in weighers:
+        print(f'  {cls.__name__:34} {_qualname(cls)}')
+    if not ours:
+        print('warning: no nova-scale-ext filter is available: add '
+              '"available_filters = '
+              'nova_scale_ext.scheduler.filters.all_filters"', file=sys.stderr)
+    return 1 if problems else 0
+
+
+def add_parser(subparsers):
+    parser = subparsers.add_parser(
+        'plugins', help='load the scheduler plugins as nova-scheduler would',
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--config-file', action='append', default=[],
+                        metavar='NOVA_CONF',
+                        help='nova.conf to read (repeatable); default: the '
+                             'recommended lines from the README')
+    parser.set_defaults(func=run)

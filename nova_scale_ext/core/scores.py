@@ -1,0 +1,191 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+"""Packing scores over a fleet, all hosts at once.
+
+Every function takes ``capacity`` and ``used`` as ``(hosts, resources)``
+arrays (see :mod:`nova_scale_ext.core.resources`), a ``request`` vector and,
+where it matters, per-resource ``weights``.  A resource a host does not offer
+(capacity 0) is left out of that host's score instead of dividing by zero.
+All results are plain numbers in documented ranges; none of these functions
+raises on zero, negative or overcommitted values.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import TypeVar
+
+import numpy as np
+
+from nova_scale_ext.core.resources import BoolArray, FloatArray, sanitize
+
+#: Slack for comparisons of sums of floats against capacities.
+EPSILON = 1e-9
+
+_F = TypeVar('_F', bound=Callable[..., object])
+
+
+def _quiet(func: _F) -> _F:
+    """Overflow or 0/0 on absurd inputs is handled by the code (clipping,
+    masks), not reported as a numpy warning."""
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        with np.errstate(all='ignore'):
+            return func(*args, **kwargs)
+    return wrapper  # type: ignore[return-value]
+
+
+def _weights(capacity: FloatArray, weights: FloatArray) -> FloatArray:
+    """Per-host weights: the configured weight where the host offers it."""
+    return np.where(capacity > 0, np.broadcast_to(weights, capacity.shape),
+                    0.0)
+
+
+@_quiet
+def fill_after(capacity: FloatArray, used: FloatArray,
+               request: FloatArray) -> FloatArray:
+    """Share of each resource in use once ``request`` is placed, in [0, 1].
+
+    Hosts already overcommitted (usage above capacity, e.g. after an
+    allocation ratio was lowered) count as full (1.0); resources a host does
+    not offer count as 0.0.
+    """
+    cap, use = sanitize(capacity, used)
+    safe = np.where(cap > 0, cap, 1.0)
+    fill = np.where(cap > 0, (use + request) / safe, 0.0)
+    return np.clip(fill, 0.0, 1.0)
+
+
+@_quiet
+def best_fit(capacity: FloatArray, used: FloatArray, request: FloatArray,
+             weights: FloatArray) -> FloatArray:
+    """How full each host would be after placement, in [0, 1].
+
+    The weighted mean, over the resources the host offers, of the share of
+    the host's *own* capacity in use once the request is placed.  Higher
+    means a tighter fit; an empty host scores least.  Because it compares
+    fractions and not absolute free amounts, a small host that the request
+    fills scores above a big host it barely touches, and a host whose usage
+    matches its shape scores above one with the same free amounts left in the
+    wrong proportions.
+    """
+    cap, _ = sanitize(capacity, used)
+    fill = fill_after(capacity, used, request)
+    w = _weights(cap, weights)
+    total = w.sum(axis=1)
+    score = (w * fill).sum(axis=1)
+    return np.divide(score, total, out=np.zeros_like(score), where=total > 0)
+
+
+@_quiet
+def free_after(capacity: FloatArray, used: FloatArray,
+               request: FloatArray) -> FloatArray:
+    """Share of each resource still free after placement, in [0, 1]."""
+    cap, _ = sanitize(capacity, used)
+    return np.where(cap > 0, 1.0 - fill_after(capacity, used, request), 0.0)
+
+
+@_quiet
+def stranded(capacity: FloatArray, used: FloatArray, request: FloatArray,
+             weights: FloatArray) -> FloatArray:
+    """Capacity left unusable by the requested shape after placement, [0, 1].
+
+    Once the request is placed, count how many more instances of the same
+    shape the host could still take (``k``, limited by its scarcest resource
+    relative to that shape); whatever stays free beyond ``k`` copies is
+    stranded: free, but only usable by flavors of a different shape.  The
+    result is the weighted mean of the stranded share of each resource the
+    request uses.  0 means the host's free capacity is in the proportions of
+    the request (or the host is full in every dimension); a host with RAM
+    exhausted and half of its CPUs idle scores about 0.5.
+
+    Resources the request does not use (e.g. disk for a volume-backed
+    instance) are left out: they are not stranded by this shape.
+    """
+    cap, _ = sanitize(capacity, used)
+    req = np.maximum(np.nan_to_num(np.asarray(request, dtype=np.float64)),
+                     0.0)
+    free = free_after(capacity, used, request)
+    safe = np.where(cap > 0, cap, 1.0)
+    share = np.where(cap > 0, req / safe, 0.0)          # request / capacity
+    uses = share > 0
+    ratio = np.where(uses, free / np.where(uses, share, 1.0), np.inf)
+    k = np.floor(ratio.min(axis=1) + EPSILON)
+    k = np.where(np.isfinite(k), k, 0.0)
+    left = np.clip(free - k[:, None] * share, 0.0, 1.0)
+    w = np.where(uses, _weights(cap, weights), 0.0)
+    total = w.sum(axis=1)
+    score = (w * left).sum(axis=1)
+    return np.divide(score, total, out=np.zeros_like(score), where=total > 0)
+
+
+@_quiet
+def slot_counts(free: FloatArray, shapes: FloatArray) -> FloatArray:
+    """How many instances of each shape fit in each host's free capacity.
+
+    ``free`` is ``(hosts, resources)`` in absolute units, ``shapes`` is
+    ``(shapes, resources)``; the result is ``(hosts, shapes)``, whole
+    numbers >= 0. A resource a shape does not use does not limit it; a shape
+    that uses nothing counts 0 slots.
+    """
+    free = np.maximum(np.nan_to_num(np.asarray(free, dtype=np.float64)), 0.0)
+    shapes = np.asarray(shapes, dtype=np.float64).reshape(-1, free.shape[1])
+    uses = shapes > 0
+    safe = np.where(uses, shapes, 1.0)
+    per_resource = np.where(uses[None, :, :],
+                            free[:, None, :] / safe[None, :, :], np.inf)
+    counts = np.floor(per_resource.min(axis=2) + EPSILON)
+    return np.where(np.isfinite(counts), counts, 0.0)
+
+
+@_quiet
+def large_slot_loss(capacity: FloatArray, used: FloatArray,
+                    request: FloatArray, shapes: FloatArray) -> FloatArray:
+    """Large-flavor capacity each host would lose by taking the request.
+
+    For every protected shape (a large flavor, in absolute units), count how
+    many instances of it the host can still take before and after the
+    request is placed; the loss is the number of such slots destroyed,
+    weighted by the shape's vCPUs (so losing one 64-vCPU slot counts as much
+    as two 32-vCPU slots), summed over shapes. 0 means the request fits in
+    slack that no protected flavor could use anyway.
+    """
+    cap, use = sanitize(capacity, used)
+    shapes = np.asarray(shapes, dtype=np.float64).reshape(-1, cap.shape[1])
+    if shapes.shape[0] == 0 or cap.shape[0] == 0:
+        return np.zeros(cap.shape[0], dtype=np.float64)
+    req = np.maximum(np.nan_to_num(np.asarray(request, dtype=np.float64)),
+                     0.0)
+    free = cap - use
+    before = slot_counts(free, shapes)
+    after = slot_counts(free - req, shapes)
+    size = np.where(shapes[:, 0] > 0, shapes[:, 0], 1.0)
+    return np.maximum(before - after, 0.0) @ size
+
+
+@_quiet
+def headroom_fits(capacity: FloatArray, used: FloatArray, request: FloatArray,
+                  headroom: FloatArray) -> BoolArray:
+    """Whether each host keeps ``headroom`` of every resource free.
+
+    ``headroom`` holds, per host and resource (or broadcast), the share of
+    capacity that must stay free after placement, in [0, 1).  A resource the
+    host does not offer, or with no headroom asked, never fails the check.
+    """
+    cap, use = sanitize(capacity, used)
+    room = np.clip(np.broadcast_to(headroom, cap.shape), 0.0, 1.0)
+    limit = cap * (1.0 - room)
+    after = use + request
+    ok = (cap <= 0) | (room <= 0) | (after <= limit + EPSILON * np.maximum(
+        cap, 1.0))
+    return ok.all(axis=1)

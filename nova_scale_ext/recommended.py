@@ -1,0 +1,31 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+"""The recommended nova.conf of nova-scale-ext, in one place.
+
+README.md and the documentation show exactly these lines (a test checks
+it), ``nova-scale-ext plugins`` loads them by default, and the simulator's
+``scale-ext`` policy is this configuration.
+"""
+
+NOVA_CONF = """\
+[filter_scheduler]
+available_filters = nova.scheduler.filters.all_filters
+available_filters = nova_scale_ext.scheduler.filters.all_filters
+enabled_filters = ComputeFilter,ComputeCapabilitiesFilter,ImagePropertiesFilter,ServerGroupAntiAffinityFilter,ServerGroupAffinityFilter,ScaleExtHeadroomFilter
+weight_classes = nova.scheduler.weights.affinity.ServerGroupSoftAffinityWeigher,nova.scheduler.weights.affinity.ServerGroupSoftAntiAffinityWeigher,nova.scheduler.weights.compute.BuildFailureWeigher,nova.scheduler.weights.cross_cell.CrossCellWeigher,nova.scheduler.weights.hypervisor_version.HypervisorVersionWeigher,nova.scheduler.weights.image_props.ImagePropertiesWeigher,nova.scheduler.weights.metrics.MetricsWeigher,nova.scheduler.weights.num_instances.NumInstancesWeigher,nova.scheduler.weights.pci.PCIWeigher,nova_scale_ext.scheduler.weights.all_weighers
+
+[scale_ext_weights]
+best_fit_weight_multiplier = 1.0
+large_slot_weight_multiplier = 3.0
+large_slot_flavors = 32:65536,64:131072
+stranded_capacity_weight_multiplier = 0.0
+"""

@@ -1,0 +1,71 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+"""Large-slot weigher: keep room for large flavors.
+
+Packing by best fit alone fills hosts in arrival order, and after a long
+churn of small instances the free capacity of the fleet ends up scattered:
+plenty in total, but few hosts with room for one large instance. This
+weigher counts, for each flavor shape of ``[scale_ext_weights]
+large_slot_flavors``, how many instances of that shape each host can still
+take, before and after the requested instance is placed. The raw weight is
+minus the number of such slots the placement destroys, weighted by each
+shape's vCPUs (see :func:`nova_scale_ext.core.scores.large_slot_loss`), so
+an instance goes first into slack that no large flavor could use (for
+example the 16 vCPUs left over on an 80-vCPU host holding two 32-vCPU
+slots).
+
+It only needs each candidate host's capacity and usage, so every scheduler
+worker computes the same values. Raw weights are min-max normalised over
+the candidates like those of Nova's weighers. A positive
+``large_slot_weight_multiplier`` protects large slots; 0.0 disables it.
+Aggregate metadata ``large_slot_weight_multiplier`` overrides it.
+"""
+
+import numpy as np
+
+from nova_scale_ext.core import resources, scores
+from nova_scale_ext.scheduler import adapters
+from nova_scale_ext.scheduler.weights import base
+
+
+def configured_shapes():
+    """``large_slot_flavors`` as a (shapes, resources) array; unreadable
+    items are logged once and skipped."""
+    items = adapters.config_value(base.CONF_GROUP, 'large_slot_flavors') or []
+    shapes = []
+    for item in items:
+        parts = str(item).strip().split(':')
+        try:
+            vcpus, memory_mb = (float(p) for p in parts)
+            if not (vcpus > 0 and memory_mb > 0 and np.isfinite(vcpus)
+                    and np.isfinite(memory_mb)):
+                raise ValueError(item)
+        except ValueError:
+            adapters.warn_once(
+                ('config', base.CONF_GROUP, 'large_slot_flavors', item),
+                "Ignoring %(item)r in [%(group)s] large_slot_flavors: "
+                "expected VCPUS:MEMORY_MB with positive numbers, for "
+                "example 32:65536.", {'item': item, 'group': base.CONF_GROUP})
+            continue
+        shapes.append(resources.vector(vcpus, memory_mb))
+    return resources.as_fleet(shapes)
+
+
+class ScaleExtLargeSlotWeigher(base.PackingWeigher):
+    """Prefer the host where the instance destroys the least room for the
+    configured large flavors."""
+
+    multiplier_option = 'large_slot_weight_multiplier'
+
+    def score(self, capacity, used, request, resource_weights):
+        return -scores.large_slot_loss(capacity, used, request,
+                                       configured_shapes())

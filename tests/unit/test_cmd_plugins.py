@@ -1,0 +1,58 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+"""``nova-scale-ext plugins``: what nova-scheduler would load."""
+
+import subprocess
+import sys
+
+
+def run(*args):
+    return subprocess.run(
+        [sys.executable, '-m', 'nova_scale_ext.cmd.main', 'plugins', *args],
+        capture_output=True, text=True, timeout=120)
+
+
+def test_default_run_loads_ours_next_to_novas():
+    result = run()
+    assert result.returncode == 0, result.stderr
+    assert 'ScaleExtHeadroomFilter' in result.stdout
+    assert 'ScaleExtBestFitWeigher' in result.stdout
+    assert 'ScaleExtStrandedCapacityWeigher' in result.stdout
+    assert 'ComputeFilter' in result.stdout
+
+
+def test_unknown_enabled_filter_is_reported_like_nova_scheduler_would(
+        tmp_path):
+    conf = tmp_path / 'nova.conf'
+    conf.write_text('[filter_scheduler]\n'
+                    'enabled_filters = ComputeFilter,ScaleExtHeadroomFilter\n')
+    result = run('--config-file', str(conf))
+    assert result.returncode == 1
+    assert 'ScaleExtHeadroomFilter' in result.stderr
+    assert 'would not start' in result.stderr
+    assert 'Traceback' not in result.stderr
+
+
+def test_invalid_option_value_is_reported_without_traceback(tmp_path):
+    conf = tmp_path / 'nova.conf'
+    conf.write_text('[scale_ext_filters]\nheadroom_vcpu_ratio = 5\n')
+    result = run('--config-file', str(conf))
+    assert result.returncode == 1
+    assert 'headroom_vcpu_ratio' in result.stderr
+    assert 'Traceback' not in result.stderr
+
+
+def test_missing_config_file_is_an_error(tmp_path):
+    result = run('--config-file', str(tmp_path / 'absent.conf'))
+    assert result.returncode != 0
+    assert 'absent.conf' in result.stderr
+    assert 'Traceback' not in result.stderr
