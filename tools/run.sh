@@ -4,4 +4,4 @@ set -o errexit -o nounset -o pipefail
 
 cd "$(dirname "$0")/.."
 bash tools/setup-venv.sh run
-exec .venv/bin/nova-scale-ext plugins "$@"
+exec .venv/bin/nova-scale-ext simulate "$@"

@@ -15,7 +15,7 @@ import argparse
 import sys
 import warnings
 
-from nova_scale_ext.cmd import plugins
+from nova_scale_ext.cmd import plugins, simulate
 
 
 def build_parser():
@@ -25,6 +25,7 @@ def build_parser():
                     'OpenStack Nova.')
     subparsers = parser.add_subparsers(dest='command', metavar='COMMAND')
     plugins.add_parser(subparsers)
+    simulate.add_parser(subparsers)
     return parser
 
 

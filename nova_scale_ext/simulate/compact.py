@@ -1,0 +1,252 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+"""Lower bound and hosts-needed search.
+
+Lower bound
+    ``max over time of max over resources of ceil(alive demand / host
+    capacity)`` for identical hosts; for a mixed fleet, the smallest number
+    of its hosts, largest first, whose capacity covers the peak demand of
+    each resource.  No fleet with fewer hosts can hold the VMs alive at the
+    peak, whatever the policy.
+
+Hosts needed
+    The smallest number ``N`` of identical hosts on which a policy places
+    every VM of the workload with no rejection.  Policies are not monotone in
+    ``N`` (spreading can pass at ``N`` and fail at ``N + 1``), so no size is
+    skipped: sizes are tried upward from the lower bound and the first one
+    that passes is the answer.  Every replay stops at its first rejection.
+
+    To make this affordable the sizes are taken in windows ``[lo, U)``
+    (8 sizes, or an eighth of the lower bound, doubling per window) and,
+    when the engine allows it, one replay on ``U`` hosts stands for the
+    replays on all the smaller sizes of the window for as long as they
+    provably make the same decisions:
+
+    * every filter and weigher judges a host by that host's own state, and
+      hosts of the same size and state get the same weight, and the
+      tie-break prefers the lower index; so while the ``U``-host replay has
+      placed nothing on hosts ``N`` and above, the ``N``-host replay has
+      made exactly the same decisions on hosts ``0..N-1``, provided that
+      at each decision the extra empty hosts did not change the weights of
+      the others: true when every active weigher has a fixed range
+      (``minval`` and ``maxval``), and otherwise while hosts ``0..N-1``
+      still include an empty host (a twin of the extra ones, which then
+      leaves every minimum and maximum unchanged);
+    * at the first decision where that no longer holds, the ``N``-host
+      replay continues on its own from a copy of the shared state, until its
+      first rejection or the end;
+    * a rejection of the ``U``-host replay is a rejection of every ``N``-host
+      replay that still shares its decisions.
+
+    The reference engine makes no such assumption about the plugins: with it
+    every size is replayed from the start.  Both ways give the same answer
+    (a test checks it); the search stops when the number of hosts exceeds
+    the peak number of VMs alive at once (then an empty host is always
+    available, and a policy that still rejects will never pass).
+
+Nothing here imports Nova.
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import math
+import time
+from collections.abc import Callable
+
+import numpy as np
+import numpy.typing as npt
+
+from nova_scale_ext.simulate import fleet as fleet_mod
+from nova_scale_ext.simulate import model
+from nova_scale_ext.simulate.replay import Chooser, Progress, replay
+from nova_scale_ext.simulate.workload import Workload
+
+FloatArray = npt.NDArray[np.float64]
+MakeChooser = Callable[[model.Ledger], Chooser]
+
+
+def hosts_for(demand: float, capacity: float) -> int:
+    """Smallest ``k`` with ``k * capacity >= demand`` (exact at integers)."""
+    if demand <= 0:
+        return 0
+    if capacity <= 0:
+        raise ValueError('no capacity')
+    k = max(math.ceil(demand / capacity), 1)
+    while k > 1 and (k - 1) * capacity >= demand:
+        k -= 1
+    while k * capacity < demand:
+        k += 1
+    return k
+
+
+def lower_bound(workload: Workload, fleet: fleet_mod.Fleet,
+                requests: FloatArray) -> int:
+    """Lower bound on the hosts of ``fleet``'s kind any policy needs.
+
+    For one host class, ``ceil(peak demand / host capacity)`` per resource;
+    otherwise hosts are counted largest first (per resource), and beyond the
+    fleet's own hosts as more copies of its largest.
+    """
+    peak = workload.alive_peak(requests)
+    if len(fleet.classes) == 1:
+        caps = fleet.resized(1).capacity[0]
+        bound = 0
+        for r in range(3):
+            if peak[r] > 0:
+                if caps[r] <= 0:
+                    raise ValueError('the hosts do not offer a resource the '
+                                     'workload asks for')
+                bound = max(bound, hosts_for(peak[r], caps[r]))
+        return bound
+    bound = 0
+    for r in range(3):
+        if peak[r] <= 0:
+            continue
+        caps = np.sort(fleet.capacity[:, r])[::-1]
+        if caps.size == 0 or caps[0] <= 0:
+            raise ValueError('the hosts do not offer a resource the '
+                             'workload asks for')
+        total = np.cumsum(caps)
+        k = int(np.searchsorted(total, peak[r], side='left'))
+        if k >= caps.size:
+            k = caps.size + hosts_for(peak[r] - total[-1], caps[0]) - 1
+        bound = max(bound, k + 1)
+    return bound
+
+
+@dataclasses.dataclass
+class SearchResult:
+    hosts_needed: int | None
+    lower_bound: int
+    #: fleet size -> whether that size placed every VM (sizes resolved)
+    tested: dict[int, bool] = dataclasses.field(default_factory=dict)
+    replays: int = 0
+    decisions: int = 0
+    wall_s: float = 0.0
+    note: str = ''
+
+
+class _Window:
+    """One shared replay on ``hi`` hosts standing for sizes ``lo..hi-1``."""
+
+    def __init__(self, lo: int, hi: int, ledger: model.Ledger,
+                 sensitive: bool) -> None:
+        self.pending = list(range(lo, hi))
+        self.failed: set[int] = set()
+        self.forks: dict[int, tuple[int, model.Ledger]] = {}
+        self.ledger = ledger
+        self.sensitive = sensitive
+
+    def __call__(self, pos: int, vm: int, host: int) -> bool:
+        pending = self.pending
+        if not pending:
+            return False
+        if host < 0:
+            self.failed.update(pending)
+            pending.clear()
+            return False
+        reach = host
+        if self.sensitive and reach < pending[0]:
+            reach = max(reach, self.ledger.lowest_empty())
+        if reach < pending[0]:
+            return False
+        cut = bisect.bisect_right(pending, reach)
+        for n in pending[:cut]:
+            self.forks[n] = (pos, self.ledger.head(n))
+        del pending[:cut]
+        return False
+
+
+def search(make_chooser: MakeChooser, workload: Workload,
+           requests: FloatArray, base: fleet_mod.Fleet, bound: int, *,
+           share_prefixes: bool = True, sensitive: bool = True,
+           progress: Progress | None = None,
+           limit: int | None = None) -> SearchResult:
+    """Smallest number of hosts of ``base``'s single class with no
+    rejection.
+
+    ``make_chooser(ledger)`` gives the policy's chooser for a ledger;
+    ``sensitive`` says whether a weight may depend on which other hosts are
+    candidates (see the module docstring); ``limit`` caps the sizes tried
+    (default: the peak number of VMs alive at once, plus one).
+    """
+    began = time.perf_counter()
+    result = SearchResult(None, bound)
+    n_vms = len(workload)
+    if n_vms == 0:
+        result.hosts_needed = 0
+        return result
+    one = base.resized(1)
+    shapes, _ = model.shapes_of(requests)
+    probe = model.Placement(model.Ledger(one, 0), shapes, 1)
+    for k in range(len(shapes)):
+        if not probe.fits_empty_host(k).all():
+            vcpu, mem, disk = shapes[k].tolist()
+            result.note = (f'a VM of {int(vcpu)} vCPU, {int(mem)} MiB, '
+                           f'{int(disk)} GiB does not fit an empty host')
+            result.wall_s = time.perf_counter() - began
+            return result
+    top = limit if limit is not None else workload.peak_alive_vms() + 1
+    top = max(top, bound)
+    lo = max(bound, 1)
+    width = max(8, lo // 8)
+
+    def run(n: int, ledger: model.Ledger | None = None, start: int = 0,
+            observer: _Window | None = None) -> bool:
+        if ledger is None:
+            ledger = model.Ledger(base.resized(n), n_vms)
+        if observer is not None:
+            observer.ledger = ledger
+        out = replay(workload, ledger, make_chooser(ledger), requests,
+                     start=start, stop_at_first_rejection=True,
+                     observer=observer, progress=progress)
+        result.replays += 1
+        result.decisions += out.decisions
+        ok = out.completed and out.rejections == 0
+        return ok
+
+    def done(n: int | None) -> SearchResult:
+        result.hosts_needed = n
+        if n is None:
+            result.note = (f'no fleet of up to {top} hosts places every VM')
+        result.wall_s = time.perf_counter() - began
+        return result
+
+    while lo <= top:
+        hi = min(lo + width, top)
+        if not share_prefixes or hi == lo:
+            for n in range(lo, hi + 1):
+                result.tested[n] = run(n)
+                if result.tested[n]:
+                    return done(n)
+        else:
+            ledger = model.Ledger(base.resized(hi), n_vms)
+            window = _Window(lo, hi, ledger, sensitive)
+            big_ok = run(hi, ledger, observer=window)
+            for n in range(lo, hi):
+                if n in window.failed:
+                    result.tested[n] = False
+                elif n in window.forks:
+                    pos, fork = window.forks.pop(n)
+                    result.tested[n] = run(n, fork, start=pos)
+                else:               # shared every decision of the big run
+                    result.tested[n] = big_ok
+                if result.tested[n]:
+                    return done(n)
+            result.tested[hi] = big_ok
+            if big_ok:
+                return done(hi)
+        lo = hi + 1
+        width *= 2
+    return done(None)

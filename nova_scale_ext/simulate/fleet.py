@@ -1,0 +1,338 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+"""Fleets: the compute hosts a workload is replayed on.
+
+A fleet is a list of host classes, each ``count`` identical hosts, plus the
+host aggregates they belong to.  Hosts are numbered class after class in the
+order of the file; that number is the host index used by the tie-break.
+
+Identical hosts come from ``--hosts N --host-size 80c/180G[/DISK]``; mixed
+fleets from a YAML file::
+
+    host_classes:
+      - name: small            # optional, default class-<n>
+        count: 40
+        vcpus: 64
+        memory_mb: 262144
+        disk_gb: 2000          # optional, default 0 (no local disk)
+        cpu_allocation_ratio: 4.0     # optional, default 1.0
+        ram_allocation_ratio: 1.0     # optional, default 1.0
+        disk_allocation_ratio: 1.0    # optional, default 1.0
+        reserved_vcpus: 0             # optional, default 0
+        reserved_memory_mb: 4096      # optional, default 0
+        reserved_disk_gb: 0           # optional, default 0
+        aggregates: [overcommit]      # optional
+    aggregates:                       # optional: name -> metadata
+      overcommit:
+        best_fit_weight_multiplier: 2.0
+
+Nothing here imports Nova.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+class FleetError(ValueError):
+    """A fleet description that cannot be used, naming where and what was
+    expected."""
+
+
+@dataclasses.dataclass(frozen=True)
+class HostClass:
+    """``count`` identical hosts."""
+
+    name: str
+    count: int
+    vcpus: int
+    memory_mb: int
+    disk_gb: int = 0
+    cpu_allocation_ratio: float = 1.0
+    ram_allocation_ratio: float = 1.0
+    disk_allocation_ratio: float = 1.0
+    reserved_vcpus: int = 0
+    reserved_memory_mb: int = 0
+    reserved_disk_gb: int = 0
+    aggregates: tuple[str, ...] = ()
+
+    def size_text(self) -> str:
+        mem = self.memory_mb / 1024
+        text = f'{self.vcpus}c/{mem:g}G'
+        if self.disk_gb:
+            text += f'/{self.disk_gb}'
+        return text
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Fleet:
+    """Host classes and the metadata of the aggregates they belong to."""
+
+    classes: tuple[HostClass, ...]
+    aggregates: Mapping[str, Mapping[str, str]] = dataclasses.field(
+        default_factory=dict)
+    name: str = ''
+
+    def __len__(self) -> int:
+        return sum(c.count for c in self.classes)
+
+    @functools.cached_property
+    def class_of(self) -> IntArray:
+        """Index of each host's class."""
+        return np.repeat(np.arange(len(self.classes), dtype=np.int64),
+                         [c.count for c in self.classes])
+
+    def _per_host(self, fields: Sequence[str]) -> FloatArray:
+        rows = np.array([[float(getattr(c, f)) for f in fields]
+                         for c in self.classes], dtype=np.float64)
+        if not len(self.classes):
+            return np.zeros((0, len(fields)))
+        return rows[self.class_of]
+
+    @functools.cached_property
+    def total(self) -> FloatArray:
+        """``(hosts, 3)`` physical vCPU, memory MiB, disk GiB."""
+        return self._per_host(('vcpus', 'memory_mb', 'disk_gb'))
+
+    @functools.cached_property
+    def reserved(self) -> FloatArray:
+        return self._per_host(('reserved_vcpus', 'reserved_memory_mb',
+                               'reserved_disk_gb'))
+
+    @functools.cached_property
+    def ratio(self) -> FloatArray:
+        return self._per_host(('cpu_allocation_ratio', 'ram_allocation_ratio',
+                               'disk_allocation_ratio'))
+
+    @functools.cached_property
+    def capacity(self) -> FloatArray:
+        """What placement offers: ``(total - reserved) * allocation_ratio``."""
+        return (self.total - self.reserved) * self.ratio
+
+    @functools.cached_property
+    def host_names(self) -> list[str]:
+        return [f'{c.name}-{i:04d}' for c in self.classes
+                for i in range(c.count)]
+
+    @property
+    def offers_disk(self) -> bool:
+        """Whether any host has local disk to place instance disks on."""
+        return any(c.disk_gb > 0 for c in self.classes)
+
+    @property
+    def identical(self) -> bool:
+        """One class of hosts, in no aggregate."""
+        return len(self.classes) == 1 and not self.classes[0].aggregates
+
+    def head(self, n: int) -> Fleet:
+        """The first ``n`` hosts (whole classes, then part of the next)."""
+        out: list[HostClass] = []
+        left = n
+        for cls in self.classes:
+            if left <= 0:
+                break
+            take = min(cls.count, left)
+            out.append(dataclasses.replace(cls, count=take))
+            left -= take
+        return Fleet(tuple(out), self.aggregates, self.name)
+
+    def resized(self, n: int) -> Fleet:
+        """The same single class with ``n`` hosts."""
+        if len(self.classes) != 1:
+            raise FleetError('only a fleet of one host class can be resized')
+        return Fleet((dataclasses.replace(self.classes[0], count=n),),
+                     self.aggregates, self.name)
+
+    def describe(self) -> str:
+        parts = []
+        for c in self.classes:
+            text = f'{c.count} x {c.size_text()}'
+            extra = []
+            if c.cpu_allocation_ratio != 1.0:
+                extra.append(f'cpu {c.cpu_allocation_ratio:g}:1')
+            if c.ram_allocation_ratio != 1.0:
+                extra.append(f'ram {c.ram_allocation_ratio:g}:1')
+            if c.disk_allocation_ratio != 1.0:
+                extra.append(f'disk {c.disk_allocation_ratio:g}:1')
+            if c.aggregates:
+                extra.append('aggregates ' + ','.join(c.aggregates))
+            if extra:
+                text += f" ({'; '.join(extra)})"
+            parts.append(text)
+        return ' + '.join(parts) if parts else 'no hosts'
+
+
+_SIZE = re.compile(
+    r'^\s*(?P<cpu>\d+)\s*c\s*/\s*(?P<mem>\d+(?:\.\d+)?)\s*(?P<mu>[GM])i?B?'
+    r'(?:\s*/\s*(?P<disk>\d+(?:\.\d+)?)\s*(?P<du>[GT])?i?B?)?\s*$',
+    re.IGNORECASE)
+
+
+def parse_host_size(text: str, name: str = 'host') -> HostClass:
+    """``80c/180G`` or ``96c/384G/2000`` (disk in GiB, or ``2T``) as a host
+    class of count 0.  Without a disk the hosts have no local disk."""
+    match = _SIZE.match(text or '')
+    if not match:
+        raise FleetError(f'invalid host size {text!r}: expected VCPUSc/MEMG'
+                         '[/DISK], for example 80c/180G or 96c/384G/2000')
+    cpu = int(match['cpu'])
+    mem = float(match['mem']) * (1024 if match['mu'].upper() == 'G' else 1)
+    disk = 0.0
+    if match['disk']:
+        disk = float(match['disk']) * (
+            1024 if (match['du'] or '').upper() == 'T' else 1)
+    if cpu < 1 or mem < 1:
+        raise FleetError(f'invalid host size {text!r}: vCPUs and memory must '
+                         'be positive')
+    if mem != int(mem) or disk != int(disk):
+        raise FleetError(f'invalid host size {text!r}: memory must be a '
+                         'whole number of MiB and disk of GiB')
+    return HostClass(name=name, count=0, vcpus=cpu, memory_mb=int(mem),
+                     disk_gb=int(disk))
+
+
+def identical(count: int, size: HostClass | str) -> Fleet:
+    """``count`` identical hosts of ``size``."""
+    cls = parse_host_size(size) if isinstance(size, str) else size
+    if count < 0:
+        raise FleetError('the number of hosts must be >= 0')
+    cls = dataclasses.replace(cls, count=count)
+    return Fleet((cls,), {}, f'{count} x {cls.size_text()}')
+
+
+# --- YAML fleet files --------------------------------------------------------
+
+_CLASS_KEYS: dict[str, tuple[type, float, str]] = {
+    'count': (int, 1, 'a positive integer'),
+    'vcpus': (int, 1, 'a positive integer'),
+    'memory_mb': (int, 1, 'a positive integer (MiB)'),
+    'disk_gb': (int, 0, 'a non-negative integer (GiB)'),
+    'cpu_allocation_ratio': (float, 0, 'a positive number'),
+    'ram_allocation_ratio': (float, 0, 'a positive number'),
+    'disk_allocation_ratio': (float, 0, 'a positive number'),
+    'reserved_vcpus': (int, 0, 'a non-negative integer'),
+    'reserved_memory_mb': (int, 0, 'a non-negative integer (MiB)'),
+    'reserved_disk_gb': (int, 0, 'a non-negative integer (GiB)'),
+}
+_REQUIRED = ('count', 'vcpus', 'memory_mb')
+
+
+def _number(path: str, key: str, value: Any, kind: type, minimum: float,
+            what: str) -> int | float:
+    bad = FleetError(f'{path}: {key}: expected {what}, got {value!r}')
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise bad
+    if kind is int:
+        if value != int(value) or value < minimum:
+            raise bad
+        return int(value)
+    number = float(value)
+    if not np.isfinite(number) or number <= minimum:
+        raise bad
+    return number
+
+
+def load_fleet(path: str) -> Fleet:
+    """Read a YAML fleet file (format in the module docstring)."""
+    import yaml
+    try:
+        with open(path, encoding='utf-8') as handle:
+            doc = yaml.safe_load(handle)
+    except OSError as exc:
+        raise FleetError(f'{path}: cannot open: {exc.strerror}') from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, 'problem_mark', None)
+        where = f', line {mark.line + 1}' if mark is not None else ''
+        problem = getattr(exc, 'problem', None) or exc
+        raise FleetError(f'{path}{where}: not valid YAML: {problem}') from None
+    if not isinstance(doc, dict):
+        raise FleetError(f'{path}: expected a mapping with the key '
+                         "'host_classes' (a list of host classes)")
+    unknown = set(doc) - {'host_classes', 'aggregates', 'name'}
+    if unknown:
+        raise FleetError(f'{path}: {sorted(map(str, unknown))[0]}: unknown '
+                         "key; expected 'host_classes', 'aggregates' and "
+                         "optionally 'name'")
+    aggregates: dict[str, dict[str, str]] = {}
+    raw_aggs = doc.get('aggregates') or {}
+    if not isinstance(raw_aggs, dict):
+        raise FleetError(f'{path}: aggregates: expected a mapping of '
+                         'aggregate name to its metadata (a mapping)')
+    for agg, meta in raw_aggs.items():
+        meta = {} if meta is None else meta
+        if not isinstance(meta, dict):
+            raise FleetError(f'{path}: aggregates.{agg}: expected a mapping '
+                             'of metadata keys to values')
+        for key, value in meta.items():
+            if isinstance(value, (dict, list)) or value is None:
+                raise FleetError(f'{path}: aggregates.{agg}.{key}: expected '
+                                 f'a scalar metadata value, got {value!r}')
+        aggregates[str(agg)] = {str(k): str(v) for k, v in meta.items()}
+    classes_doc = doc.get('host_classes')
+    if not isinstance(classes_doc, list) or not classes_doc:
+        raise FleetError(f'{path}: host_classes: expected a non-empty list '
+                         'of host classes')
+    classes: list[HostClass] = []
+    names: set[str] = set()
+    for i, entry in enumerate(classes_doc):
+        where = f'host_classes[{i}]'
+        if not isinstance(entry, dict):
+            raise FleetError(f'{path}: {where}: expected a mapping with '
+                             f"{', '.join(_REQUIRED)}")
+        for key in entry:
+            if key not in _CLASS_KEYS and key not in ('name', 'aggregates'):
+                raise FleetError(
+                    f'{path}: {where}.{key}: unknown key; expected name, '
+                    f"aggregates, {', '.join(_CLASS_KEYS)}")
+        for key in _REQUIRED:
+            if key not in entry:
+                raise FleetError(f'{path}: {where}.{key}: missing; expected '
+                                 f'{_CLASS_KEYS[key][2]}')
+        values: dict[str, Any] = {}
+        for key, (kind, minimum, what) in _CLASS_KEYS.items():
+            if key in entry:
+                values[key] = _number(path, f'{where}.{key}', entry[key],
+                                      kind, minimum, what)
+        name = str(entry.get('name') or f'class-{i}')
+        if not re.match(r'^[A-Za-z0-9_.-]+$', name) or name in names:
+            raise FleetError(f'{path}: {where}.name: expected a unique name '
+                             f'of letters, digits, ".", "_" or "-", got '
+                             f'{name!r}')
+        names.add(name)
+        aggs = entry.get('aggregates') or []
+        if isinstance(aggs, str):
+            aggs = [aggs]
+        if not isinstance(aggs, list):
+            raise FleetError(f'{path}: {where}.aggregates: expected a list '
+                             'of aggregate names')
+        for agg in aggs:
+            if str(agg) not in aggregates:
+                aggregates[str(agg)] = {}
+        for res in ('vcpus', 'memory_mb', 'disk_gb'):
+            reserved = values.get(f'reserved_{res}', 0)
+            if reserved and reserved >= values.get(res, 0):
+                raise FleetError(f'{path}: {where}.reserved_{res}: expected '
+                                 f'less than {res} ({values.get(res, 0)})')
+        classes.append(HostClass(name=name, aggregates=tuple(map(str, aggs)),
+                                 **values))
+    return Fleet(tuple(classes), aggregates,
+                 str(doc.get('name') or path))

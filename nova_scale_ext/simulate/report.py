@@ -1,0 +1,197 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+"""The simulator's outputs: a table, a JSON document and a plot."""
+
+import json
+
+PLOT_HINT = 'pip install nova-scale-ext[plot]'
+
+_SHORT = {'VCPU': 'vCPU', 'MEMORY_MB': 'RAM', 'DISK_GB': 'disk'}
+
+
+class PlotUnavailable(RuntimeError):
+    """matplotlib is not installed."""
+
+
+def _pct(x):
+    return f'{100 * x:.1f}%'
+
+
+def _int(n):
+    return f'{n:,}'
+
+
+def describe(report):
+    """The lines above the table."""
+    wl = report.workload
+    peak = report.peak_demand
+    days = wl.duration / 86400
+    peak_txt = f'{peak[0]:,.0f} vCPU, {peak[1] / 1024:,.0f} GiB RAM'
+    if report.with_disk:
+        peak_txt += f', {peak[2]:,.0f} GiB disk'
+    lines = [f'Workload: {wl.name}, {len(wl):,} VMs over {days:.1f} days; '
+             f'peak alive {peak_txt}',
+             f'Fleet: {report.fleet.describe()}'
+             + ('' if report.with_disk else
+                ' (no local disk: instances boot from volume)')]
+    if report.compact and report.host_size is not None:
+        lines.append(f'Lower bound: {report.lower_bound} hosts of '
+                     f'{report.host_size.size_text()}; hosts needed: '
+                     'smallest fleet of such hosts with no rejection')
+    else:
+        lines.append(f'Lower bound: {report.lower_bound} hosts')
+    return lines
+
+
+def table(report):
+    """The result table as text."""
+    resources = [r for r in ('VCPU', 'MEMORY_MB', 'DISK_GB')
+                 if any(r in res.metrics.utilisation
+                        for res in report.results)]
+    head = ['policy', 'engine']
+    if report.compact:
+        head.append('hosts needed')
+    head += ['rejections', 'peak active', 'mean active']
+    head += [f'util {_SHORT[r]}' for r in resources]
+    head += [f'stranded {_SHORT[r]}' for r in resources]
+    head.append('decisions/s')
+    rows = []
+    for res in report.results:
+        m = res.metrics
+        row = [res.name, res.engine]
+        if report.compact:
+            row.append('-' if res.hosts_needed is None
+                       else str(res.hosts_needed))
+        row += [_int(res.rejections), _int(m.peak_active_hosts),
+                f'{m.mean_active_hosts:.1f}']
+        row += [_pct(m.utilisation.get(r, 0.0)) for r in resources]
+        row += [_pct(m.stranded.get(r, 0.0)) for r in resources]
+        row.append(_int(round(res.decisions_per_s)))
+        rows.append(row)
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
+              for i, h in enumerate(head)]
+
+    def fmt(cells):
+        out = []
+        for i, cell in enumerate(cells):
+            out.append(cell.ljust(widths[i]) if i < 2
+                       else cell.rjust(widths[i]))
+        return '  '.join(out).rstrip()
+
+    lines = describe(report) + ['', fmt(head),
+                                fmt(['-' * w for w in widths])]
+    lines += [fmt(r) for r in rows]
+    notes = []
+    for res in report.results:
+        if res.engine_note:
+            notes.append(f'{res.name}: reference engine used: '
+                         f'{res.engine_note}')
+        if res.search is not None:
+            s = res.search
+            text = (f'{res.name}: hosts needed searched in {s.wall_s:.1f} s '
+                    f'({len(s.tested)} sizes, {s.replays} replays, '
+                    f'{s.decisions:,} decisions)')
+            if s.note:
+                text += f'; {s.note}'
+            notes.append(text)
+    if notes:
+        lines.append('')
+        lines += notes
+    return '\n'.join(lines)
+
+
+def as_dict(report):
+    """The JSON document (see doc/source/simulator.rst)."""
+    wl = report.workload
+    policies = {}
+    for res in report.results:
+        m = res.metrics
+        entry = {
+            'hosts_needed': res.hosts_needed,
+            'rejections': res.rejections,
+            'peak_active_hosts': m.peak_active_hosts,
+            'mean_active_hosts': round(m.mean_active_hosts, 3),
+            'utilisation': {k: round(v, 6) for k, v in
+                            m.utilisation.items()},
+            'stranded': {k: round(v, 6) for k, v in m.stranded.items()},
+            'decisions': res.decisions,
+            'decisions_per_second': round(res.decisions_per_s, 1),
+            'replay_seconds': round(res.wall_s, 3),
+            'engine': res.engine,
+            'engine_note': res.engine_note or None,
+        }
+        if res.search is not None:
+            entry['search'] = {
+                'sizes_tested': {str(k): v for k, v in
+                                 sorted(res.search.tested.items())},
+                'replays': res.search.replays,
+                'decisions': res.search.decisions,
+                'seconds': round(res.search.wall_s, 3),
+                'note': res.search.note or None,
+            }
+        policies[res.name] = entry
+    return {
+        'lower_bound': report.lower_bound,
+        'workload': {'name': wl.name, 'vms': len(wl),
+                     'duration_s': wl.duration,
+                     'peak_demand': {'VCPU': report.peak_demand[0],
+                                     'MEMORY_MB': report.peak_demand[1],
+                                     'DISK_GB': report.peak_demand[2]}},
+        'fleet': {'description': report.fleet.describe(),
+                  'hosts': len(report.fleet),
+                  'local_disk': report.with_disk},
+        'host_size': (report.host_size.size_text()
+                      if report.host_size is not None else None),
+        'policies': policies,
+    }
+
+
+def write_json(report, path):
+    with open(path, 'w', encoding='utf-8') as handle:
+        json.dump(as_dict(report), handle, indent=2, sort_keys=False)
+        handle.write('\n')
+
+
+def plot(report, path, title=None):
+    """Active hosts over time, one line per policy, as a PNG."""
+    try:
+        import matplotlib
+        matplotlib.use('Agg')
+        from matplotlib import pyplot
+    except ImportError:
+        raise PlotUnavailable(f'--plot needs matplotlib: {PLOT_HINT}') \
+            from None
+    fig, ax = pyplot.subplots(figsize=(10, 4.5), dpi=110)
+    t0 = None
+    for res in report.results:
+        times, active = res.metrics.active_series
+        if not times:
+            continue
+        t0 = times[0] if t0 is None else min(t0, times[0])
+    t0 = t0 or 0.0
+    for res in report.results:
+        times, active = res.metrics.active_series
+        if not times:
+            continue
+        days = [(t - t0) / 86400 for t in times]
+        ax.step(days, active, where='post', linewidth=0.9, label=res.name)
+    ax.axhline(report.lower_bound, color='black', linestyle=':',
+               linewidth=0.9, label=f'lower bound ({report.lower_bound})')
+    ax.set_xlabel('days')
+    ax.set_ylabel('active hosts')
+    ax.set_title(title or f'{report.workload.name} on '
+                          f'{report.fleet.describe()}', fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(loc='best', fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    pyplot.close(fig)
