@@ -27,6 +27,7 @@ from typing import TypeVar
 
 import numpy as np
 
+from nova_scale_ext.core import resources
 from nova_scale_ext.core.resources import BoolArray, FloatArray, sanitize
 
 #: Slack for comparisons of sums of floats against capacities.
@@ -138,7 +139,7 @@ def slot_counts(free: FloatArray, shapes: FloatArray) -> FloatArray:
     numbers >= 0. A resource a shape does not use does not limit it; a shape
     that uses nothing counts 0 slots.
     """
-    free = np.maximum(np.nan_to_num(np.asarray(free, dtype=np.float64)), 0.0)
+    free = np.maximum(resources.finite(free), 0.0)
     shapes = np.asarray(shapes, dtype=np.float64).reshape(-1, free.shape[1])
     uses = shapes > 0
     safe = np.where(uses, shapes, 1.0)

@@ -69,7 +69,7 @@ from nova.scheduler.weights import pci as pci_weights
 from nova.scheduler.weights import ram as ram_weights
 from oslo_config import cfg
 
-from nova_scale_ext.core import scores
+from nova_scale_ext.core import resources, scores
 from nova_scale_ext.scheduler import adapters
 from nova_scale_ext.scheduler.filters import headroom as headroom_filter
 from nova_scale_ext.scheduler.weights import base as packing_base
@@ -261,8 +261,7 @@ class FastChooser:
                 self.engine.request_views[shape],
                 self.engine.resource_weights)
             # PackingWeigher.weigh_objects does this, and does not clip
-            return np.nan_to_num(np.asarray(raw, dtype=np.float64), nan=0.0,
-                                 posinf=0.0, neginf=0.0)
+            return resources.finite(raw)
         if kind == _RAM:
             raw = self.ram_free0[idx] - led.used[idx, 1]
         elif kind == _CPU:

@@ -18,7 +18,6 @@ error is logged once and turns into neutral weights (0.0 for every host),
 so a weigher can never make Nova's scheduling fail.
 """
 
-import numpy as np
 from nova.scheduler import weights
 from oslo_log import log as logging
 
@@ -80,7 +79,7 @@ class PackingWeigher(weights.BaseHostWeigher):
             raw = self.score(capacity, used,
                              adapters.request_vector(weight_properties),
                              configured_resource_weights())
-            raw = np.nan_to_num(raw, nan=0.0, posinf=0.0, neginf=0.0)
+            raw = resources.finite(raw)
             return [float(x) for x in raw]
         except Exception:
             if adapters.once.first(('weigher-error', type(self).__name__)):
