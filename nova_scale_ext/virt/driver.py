@@ -1,0 +1,282 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+"""``ScaleExtLibvirtDriver``: Nova's libvirt driver with tuning by policy.
+
+Enabled with ``[DEFAULT] compute_driver = scale_ext.ScaleExtLibvirtDriver``
+(Nova imports compute drivers from ``nova.virt``; the small package
+``nova.virt.scale_ext`` re-exports this class). Four hooks, each calling
+Nova's own method first:
+
+* ``_get_guest_xml``: every domain XML Nova defines (boot, hard reboot,
+  rescue, resize, ...) is tuned by :mod:`.tuning` and validated against
+  libvirt's schema; on a schema failure, ``on_invalid_xml`` decides between
+  Nova's untouched XML and failing the operation;
+* ``_get_live_migrate_numa_info`` (destination of a live migration): the
+  emulator (and IO) thread pinning Nova sends to the source uses the
+  destination's shared CPU set;
+* ``_live_migration_operation`` (source): the destination XML Nova rewrites
+  from the running domain is re-tuned (host-side tunings only) and
+  validated before libvirt receives it;
+* ``update_provider_tree``: free huge page pool memory is reserved from
+  ``MEMORY_MB``.
+
+Nothing here decides which host CPUs or pages a guest gets.
+"""
+
+import os_resource_classes as orc
+from nova import exception
+from nova.objects import fields
+from nova.virt import hardware
+from nova.virt.libvirt import driver as libvirt_driver
+from nova.virt.libvirt import guest as libvirt_guest
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from nova_scale_ext.scheduler import adapters
+from nova_scale_ext.virt import policy, schema, tuning
+
+LOG = logging.getLogger(__name__)
+CONF = cfg.CONF
+GROUP = policy.GROUP
+
+_PINNED_POLICIES = (fields.CPUAllocationPolicy.DEDICATED,
+                    fields.CPUAllocationPolicy.MIXED)
+
+
+class ScaleExtInvalidDomainXML(exception.NovaException):
+    msg_fmt = ("The tuned domain XML of instance %(instance)s does not "
+               "validate against libvirt's schema %(schema)s: %(problems)s "
+               "(tunings applied: %(changes)s; set [scale_ext_libvirt] "
+               "on_invalid_xml = fallback, or the flavor extra spec "
+               "scale_ext:on_invalid_xml=fallback, to boot with Nova's XML "
+               "instead)")
+
+
+def _arg(args, kwargs, index, name):
+    if name in kwargs:
+        return kwargs[name]
+    return args[index] if len(args) > index else None
+
+
+def guest_cpus(numa_topology, shared_cpus=frozenset()):
+    """A :class:`tuning.GuestCPUs` from an ``InstanceNUMATopology``."""
+    if not numa_topology or not numa_topology.cells:
+        return tuning.GuestCPUs(shared_cpus=frozenset(shared_cpus))
+    policies = {cell.cpu_policy for cell in numa_topology.cells
+                if cell.obj_attr_is_set('cpu_policy')}
+    pinned = bool(policies & set(_PINNED_POLICIES)) or any(
+        cell.obj_attr_is_set('cpu_pinning_raw') and cell.cpu_pinning
+        for cell in numa_topology.cells)
+    return tuning.GuestCPUs(
+        pinned=pinned,
+        all_pinned=policies == {fields.CPUAllocationPolicy.DEDICATED},
+        emulator_isolated=numa_topology.emulator_threads_isolated,
+        shared_cpus=frozenset(shared_cpus))
+
+
+class _RetunedMigrationGuest:
+    """A ``Guest`` whose ``migrate()`` re-tunes the destination XML."""
+
+    def __init__(self, guest, retune):
+        self._guest = guest
+        self._retune = retune
+
+    def __getattr__(self, name):
+        return getattr(self._guest, name)
+
+    def migrate(self, *args, **kwargs):
+        xml = kwargs.get('destination_xml')
+        if xml:
+            kwargs['destination_xml'] = self._retune(xml)
+        return self._guest.migrate(*args, **kwargs)
+
+
+class ScaleExtLibvirtDriver(libvirt_driver.LibvirtDriver):
+    """Nova's libvirt driver that tunes each guest's domain by policy."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._scale_ext_schemas = {}
+        self._scale_ext_last_reserve = None
+
+    # -- guest class and policy ----------------------------------------------
+
+    def _scale_ext_shared_cpus(self):
+        shared = hardware.get_cpu_shared_set() or set()
+        if not shared:
+            return frozenset()
+        try:
+            online = self._host.get_online_cpus()
+        except Exception as exc:  # a libvirt error must not fail the boot
+            adapters.warn_once(
+                ('online_cpus', type(exc).__name__),
+                "Cannot read the host's online CPUs (%(error)s); emulator "
+                "threads stay where Nova puts them.", {'error': exc})
+            return frozenset()
+        return frozenset(shared & online)
+
+    def _scale_ext_guest(self, instance, numa_topology=None, flavor=None):
+        numa_topology = (numa_topology if numa_topology is not None
+                         else instance.numa_topology)
+        flavor = flavor if flavor is not None else instance.flavor
+        pol = policy.for_flavor(flavor.extra_specs, flavor.name)
+        cpus = guest_cpus(numa_topology)
+        if (cpus.pinned and pol.emulator_threads_on_shared_set and
+                not cpus.emulator_isolated):
+            shared = self._scale_ext_shared_cpus()
+            if not shared:
+                adapters.warn_once(
+                    ('no_shared_set',),
+                    "[scale_ext_libvirt] emulator_threads_on_shared_set is "
+                    "on but [compute] cpu_shared_set is not set (or none of "
+                    "its CPUs is online): emulator and IO threads of pinned "
+                    "guests stay where Nova puts them.", {})
+            cpus = guest_cpus(numa_topology, shared)
+        return cpus, pol
+
+    def _scale_ext_schema(self):
+        path = adapters.config_value(GROUP, 'schema_file')
+        if path not in self._scale_ext_schemas:
+            self._scale_ext_schemas[path] = schema.DomainSchema(path)
+        return self._scale_ext_schemas[path]
+
+    # -- tuning and validation -----------------------------------------------
+
+    def _scale_ext_tune(self, instance, xml, migration=False):
+        """Tune ``xml`` of ``instance``; return the XML to define."""
+        cpus, pol = self._scale_ext_guest(instance)
+        dom = tuning.parse(xml)
+        tune = tuning.tune_migration_domain if migration else \
+            tuning.tune_domain
+        changes = tune(dom, cpus, pol)
+        if not changes:
+            return xml
+        tuned = tuning.to_string(dom)
+        sch = self._scale_ext_schema()
+        try:
+            problems = sch.problems(dom)
+        except schema.SchemaUnavailable as exc:
+            problems = [schema.Problem('-', 0, str(exc))]
+        what = 'live migration XML' if migration else 'domain XML'
+        if not problems:
+            LOG.info("Tuned the %(what)s of this %(cls)s guest: "
+                     "%(changes)s", {'what': what,
+                                     'cls': tuning.guest_class(dom, cpus),
+                                     'changes': ', '.join(changes)},
+                     instance=instance)
+            return tuned
+        error = ScaleExtInvalidDomainXML(
+            instance=instance.uuid, schema=sch.path,
+            problems=schema.describe(problems), changes=', '.join(changes))
+        if pol.on_invalid_xml == 'fail':
+            LOG.error("%s", error, instance=instance)
+            raise error
+        LOG.error("%(error)s. Using Nova's %(what)s without the tuning.",
+                  {'error': error, 'what': what}, instance=instance)
+        return xml
+
+    def _get_guest_xml(self, *args, **kwargs):
+        xml = super()._get_guest_xml(*args, **kwargs)
+        instance = _arg(args, kwargs, 1, 'instance')
+        return self._scale_ext_tune(instance, xml)
+
+    # -- live migration ------------------------------------------------------
+
+    def _get_live_migrate_numa_info(self, *args, **kwargs):
+        info = super()._get_live_migrate_numa_info(*args, **kwargs)
+        numa_topology = _arg(args, kwargs, 0, 'instance_numa_topology')
+        flavor = _arg(args, kwargs, 1, 'flavor')
+        if not numa_topology or flavor is None or 'emulator_pins' not in info:
+            return info
+        pol = policy.for_flavor(flavor.extra_specs, flavor.name)
+        cpus = guest_cpus(numa_topology)
+        if (cpus.pinned and pol.emulator_threads_on_shared_set and
+                not cpus.emulator_isolated):
+            shared = self._scale_ext_shared_cpus()
+            if shared:
+                info.emulator_pins = set(shared)
+        return info
+
+    def _live_migration_operation(self, *args, **kwargs):
+        instance = _arg(args, kwargs, 1, 'instance')
+
+        def retune(xml):
+            return self._scale_ext_tune(instance, xml, migration=True)
+
+        args = list(args)
+        if isinstance(kwargs.get('guest'), libvirt_guest.Guest):
+            kwargs['guest'] = _RetunedMigrationGuest(kwargs['guest'], retune)
+        elif len(args) > 5 and isinstance(args[5], libvirt_guest.Guest):
+            args[5] = _RetunedMigrationGuest(args[5], retune)
+        else:
+            adapters.warn_once(
+                ('migration_guest',),
+                "Cannot find the guest among the arguments of "
+                "_live_migration_operation; live migration XML is not "
+                "re-tuned by nova-scale-ext.", {})
+        return super()._live_migration_operation(*args, **kwargs)
+
+    # -- hugepage accounting -------------------------------------------------
+
+    def _scale_ext_hugepage_pools(self):
+        """``(small page KiB, [(page KiB, pages), ...])`` of the host."""
+        topology = self._host.get_capabilities().host.topology
+        pools = []
+        for cell in (topology.cells if topology else None) or []:
+            pools += [(page.size, page.total) for page in cell.mempages or []]
+        sizes = [size for size, _ in pools if size]
+        return (min(sizes) if sizes else tuning.SMALL_PAGE_KIB), pools
+
+    def _scale_ext_held_hugepage_kib(self):
+        held = 0
+        for guest in self._host.list_guests(only_running=False):
+            try:
+                held += tuning.domain_hugepage_kib(
+                    tuning.parse(guest.get_xml_desc()))
+            except Exception as exc:  # the domain may vanish meanwhile
+                LOG.debug("Skipping domain %(uuid)s in the huge page count: "
+                          "%(error)s",
+                          {'uuid': getattr(guest, 'uuid', '?'),
+                           'error': exc})
+        return held
+
+    def _scale_ext_reserve_hugepages(self, provider_tree, nodename):
+        if (not adapters.config_value(GROUP, 'reserve_hugepage_memory') or
+                CONF.libvirt.file_backed_memory > 0):
+            return
+        inventory = provider_tree.data(nodename).inventory
+        memory = inventory.get(orc.MEMORY_MB)
+        if not memory:
+            return
+        small, pools = self._scale_ext_hugepage_pools()
+        pool_kib = tuning.hugepage_pool_kib(pools, small)
+        if not pool_kib:
+            return
+        extra = tuning.hugepage_reservation_mb(
+            pool_kib, self._scale_ext_held_hugepage_kib())
+        reserved = min(memory['total'], memory.get('reserved', 0) + extra)
+        if extra != self._scale_ext_last_reserve:
+            LOG.info("Reserving %(extra)d MiB of MEMORY_MB on %(node)s for "
+                     "huge page pools not held by hugepage-backed guests "
+                     "(pools: %(pool)d MiB); MEMORY_MB reserved is now "
+                     "%(reserved)d MiB.",
+                     {'extra': extra, 'node': nodename,
+                      'pool': pool_kib // 1024, 'reserved': reserved})
+            self._scale_ext_last_reserve = extra
+        if reserved != memory.get('reserved'):
+            memory['reserved'] = reserved
+            provider_tree.update_inventory(nodename, inventory)
+
+    def update_provider_tree(self, provider_tree, nodename, allocations=None):
+        super().update_provider_tree(provider_tree, nodename,
+                                     allocations=allocations)
+        self._scale_ext_reserve_hugepages(provider_tree, nodename)
