@@ -75,7 +75,7 @@ class PackingFunctionalTestBase(integrated_helpers._IntegratedTestBase):
             self.addCleanup(os.unlink, path)
             self.useFixture(cfg_fixture.Config(CONF)).set_config_files([path])
         for group, flags in self.EXTRA_FLAGS.items():
-            self.flags(group=group, **flags)
+            self.flags(group=None if group == 'DEFAULT' else group, **flags)
         return super()._setup_scheduler_service()
 
     def _setup_compute_service(self):
@@ -90,11 +90,14 @@ class PackingFunctionalTestBase(integrated_helpers._IntegratedTestBase):
                 disk=0, ephemeral=0)
         return self.flavors[key]
 
-    def boot(self, vcpus, memory_mb, host=None):
-        server = self._create_server(
+    def create(self, vcpus, memory_mb, host=None, expected_state='ACTIVE'):
+        return self._create_server(
             flavor_id=self.flavor(vcpus, memory_mb), networks='none',
-            az=f'nova:{host}' if host else None)
-        return server['OS-EXT-SRV-ATTR:host']
+            az=f'nova:{host}' if host else None,
+            expected_state=expected_state)
+
+    def boot(self, vcpus, memory_mb, host=None):
+        return self.create(vcpus, memory_mb, host)['OS-EXT-SRV-ATTR:host']
 
 
 class ThreeEqualHosts:
@@ -165,3 +168,57 @@ class ScaleExtHeadroomIsHonoured(PackingFunctionalTestBase):
         hosts = [self.boot(16, 2048) for _ in range(4)]
         self.assertEqual({'host1': 2, 'host2': 2},
                          dict(collections.Counter(hosts)))
+
+
+class BurstOfLargeFlavorsAfterChurn:
+    """Small servers come and go, then large ones arrive in a burst.
+
+    Hosts of 12 and 16 vCPUs with memory in proportion, no overcommit, and
+    a catalogue whose largest flavor is 8 vCPU / 16 GiB. After the churn the
+    12-vCPU host has exactly one large slot left, the 16-vCPU host one slot
+    and 6 vCPUs to spare. The next small server decides whether the burst
+    of two large servers fits.
+    """
+
+    HOSTS = {'host-a': (12, 24576), 'host-b': (16, 32768)}
+    EXTRA_FLAGS = {
+        'DEFAULT': {'cpu_allocation_ratio': 1.0, 'ram_allocation_ratio': 1.0,
+                    'reserved_host_memory_mb': 0},
+        'scale_ext_weights': {'large_slot_flavors': ['8:16384']},
+    }
+
+    def churn_then_burst(self):
+        for host in ('host-a', 'host-a', 'host-b'):
+            self.assertEqual(host, self.boot(2, 4096, host=host))
+        gone = self.create(2, 4096, host='host-b')
+        self._delete_server(gone)
+        small = self.boot(1, 2048)
+        burst = [self.create(8, 16384, expected_state=state)
+                 for state in self.BURST_STATES]
+        return small, burst
+
+
+class NovaStackingLosesALargeSlot(BurstOfLargeFlavorsAfterChurn,
+                                  PackingFunctionalTestBase):
+    POLICY = 'stacking'
+    BURST_STATES = ('ACTIVE', 'ERROR')
+
+    def test_second_large_server_finds_no_host(self):
+        small, burst = self.churn_then_burst()
+        # fewest free MiB: the small server breaks host-a's only large slot
+        self.assertEqual('host-a', small)
+        self.assertEqual('host-b', burst[0]['OS-EXT-SRV-ATTR:host'])
+        self.assertIn('No valid host', burst[1]['fault']['message'])
+
+
+class ScaleExtKeepsTheLargeSlot(BurstOfLargeFlavorsAfterChurn,
+                                PackingFunctionalTestBase):
+    POLICY = 'scale-ext'
+    BURST_STATES = ('ACTIVE', 'ACTIVE')
+
+    def test_every_large_server_is_placed(self):
+        small, burst = self.churn_then_burst()
+        # the small server goes into host-b's spare vCPUs
+        self.assertEqual('host-b', small)
+        self.assertEqual({'host-a', 'host-b'},
+                         {s['OS-EXT-SRV-ATTR:host'] for s in burst})
