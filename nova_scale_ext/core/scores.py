@@ -151,7 +151,8 @@ def slot_counts(free: FloatArray, shapes: FloatArray) -> FloatArray:
 
 @_quiet
 def large_slot_loss(capacity: FloatArray, used: FloatArray,
-                    request: FloatArray, shapes: FloatArray) -> FloatArray:
+                    request: FloatArray, shapes: FloatArray,
+                    empty: BoolArray | None = None) -> FloatArray:
     """Large-flavor capacity each host would lose by taking the request.
 
     For every protected shape (a large flavor, in absolute units), count how
@@ -160,6 +161,17 @@ def large_slot_loss(capacity: FloatArray, used: FloatArray,
     weighted by the shape's vCPUs (so losing one 64-vCPU slot counts as much
     as two 32-vCPU slots), summed over shapes. 0 means the request fits in
     slack that no protected flavor could use anyway.
+
+    ``empty`` (optional, one flag per host) marks the hosts that hold no
+    instance.  Opening an empty host is never counted as cheaper than the
+    worst loss among the hosts that are already in use: an empty host's
+    loss is raised to that worst loss (it keeps its own loss if that is
+    higher).  Without this, a small instance that would cut a slot on every
+    used host lands on an empty host, which loses no slot, and on a fleet
+    with spare hosts every host ends up in use, none can be powered down.
+    Raising it only to the worst loss, not above, leaves the scale of the
+    losses of the used hosts, and so their ranking against best fit,
+    unchanged; on a tie the fuller (used) host wins any best-fit weigher.
     """
     cap, use = sanitize(capacity, used)
     shapes = np.asarray(shapes, dtype=np.float64).reshape(-1, cap.shape[1])
@@ -171,7 +183,15 @@ def large_slot_loss(capacity: FloatArray, used: FloatArray,
     before = slot_counts(free, shapes)
     after = slot_counts(free - req, shapes)
     size = np.where(shapes[:, 0] > 0, shapes[:, 0], 1.0)
-    return np.maximum(before - after, 0.0) @ size
+    loss = np.maximum(before - after, 0.0) @ size
+    if empty is None:
+        return loss
+    empty = np.broadcast_to(np.asarray(empty, dtype=bool).reshape(-1),
+                            loss.shape)
+    in_use = ~empty
+    if not in_use.any() or not empty.any():
+        return loss
+    return np.where(empty, np.maximum(loss, loss[in_use].max()), loss)
 
 
 @_quiet

@@ -256,10 +256,13 @@ class FastChooser:
         led = self.ledger
         kind = term.kind
         if kind == _SCORE:
+            extra = {}
+            if getattr(term.weigher, 'wants_instances', False):
+                extra['instances'] = led.count[idx]
             raw = term.weigher.score(
                 self.cap_view[idx], self.used0_view[idx] + led.used[idx],
                 self.engine.request_views[shape],
-                self.engine.resource_weights)
+                self.engine.resource_weights, **extra)
             # PackingWeigher.weigh_objects does this, and does not clip
             return resources.finite(raw)
         if kind == _RAM:

@@ -156,6 +156,27 @@ def test_large_slot_loss_weights_destroyed_slots_by_their_vcpus():
     assert loss.tolist() == [32.0 + 64.0]
 
 
+def test_large_slot_loss_of_an_empty_host_is_the_worst_in_use():
+    # Host 0 is empty (loses no slot to a 1-vCPU instance), host 1 would
+    # lose a 32 slot, host 2 nothing: opening host 0 costs as much as the
+    # worst host in use, not less.
+    cap, used = fleet(((80, 184320, 0), (0, 0, 0)),
+                      ((80, 184320, 0), (48, 65536, 0)),
+                      ((80, 184320, 0), (10, 20480, 0)))
+    empty = np.array([True, False, False])
+    loss = scores.large_slot_loss(cap, used, res.vector(1, 2048), SHAPES,
+                                  empty)
+    assert loss.tolist() == [32.0, 32.0, 0.0]
+    # an empty host keeps a larger loss of its own (48 vCPUs on an empty
+    # host: a 64 and a 32 slot, against 32 on host 1); all empty: unchanged
+    big = res.vector(48, 98304)
+    assert scores.large_slot_loss(cap[:2], used[:2], big, SHAPES,
+                                  empty[:2]).tolist() == [96.0, 32.0]
+    assert scores.large_slot_loss(
+        cap, used, res.vector(1, 2048), SHAPES,
+        np.array([True, True, True])).tolist() == [0.0, 32.0, 0.0]
+
+
 def test_large_slot_loss_without_shapes_is_zero():
     cap, used = fleet(((80, 184320, 0), (16, 32768, 0)))
     empty = res.as_fleet([])

@@ -18,6 +18,8 @@ error is logged once and turns into neutral weights (0.0 for every host),
 so a weigher can never make Nova's scheduling fail.
 """
 
+import math
+
 from nova.scheduler import weights
 from oslo_log import log as logging
 
@@ -44,12 +46,25 @@ def configured_resource_weights():
     return resources.resource_weights(raw)
 
 
+def _num_instances(host_state):
+    """Instances on a host; unreadable counts as in use (1)."""
+    try:
+        count = float(host_state.num_instances)
+    except Exception:
+        return 1.0
+    return count if math.isfinite(count) else 1.0
+
+
 class PackingWeigher(weights.BaseHostWeigher):
     """Base of our weighers: subclasses define ``score`` and the option."""
 
     #: Name of the multiplier option in [scale_ext_weights], which is also
     #: the aggregate metadata key that overrides it.
     multiplier_option = None
+
+    #: Set by a subclass whose ``score`` also takes ``instances=``, the
+    #: number of instances on each host (``HostState.num_instances``).
+    wants_instances = False
 
     def score(self, capacity, used, request, resource_weights):
         """Raw weights of all hosts (an array), from the scoring core."""
@@ -76,9 +91,12 @@ class PackingWeigher(weights.BaseHostWeigher):
         try:
             self._configured_multiplier = self.configured_multiplier()
             capacity, used = adapters.fleet_vectors(hosts)
+            extra = {}
+            if getattr(self, 'wants_instances', False):
+                extra['instances'] = [_num_instances(h) for h in hosts]
             raw = self.score(capacity, used,
                              adapters.request_vector(weight_properties),
-                             configured_resource_weights())
+                             configured_resource_weights(), **extra)
             raw = resources.finite(raw)
             return [float(x) for x in raw]
         except Exception:

@@ -23,6 +23,12 @@ an instance goes first into slack that no large flavor could use (for
 example the 16 vCPUs left over on an 80-vCPU host holding two 32-vCPU
 slots).
 
+A host with no instance is not free slack: opening it costs a host that
+could otherwise be powered down. Its loss is raised to the worst loss among
+the candidates already in use, so an instance only opens an empty host when
+no used host can take it (see ``empty`` in
+:func:`~nova_scale_ext.core.scores.large_slot_loss`).
+
 It only needs each candidate host's capacity and usage, so every scheduler
 worker computes the same values. Raw weights are min-max normalised over
 the candidates like those of Nova's weighers. A positive
@@ -66,6 +72,16 @@ class ScaleExtLargeSlotWeigher(base.PackingWeigher):
 
     multiplier_option = 'large_slot_weight_multiplier'
 
-    def score(self, capacity, used, request, resource_weights):
+    #: score() also takes the hosts' instance counts (``instances=``)
+    wants_instances = True
+
+    def score(self, capacity, used, request, resource_weights,
+              instances=None):
+        empty = None
+        if instances is not None:
+            counts = np.nan_to_num(np.asarray(instances, dtype=np.float64)
+                                   .reshape(-1), nan=1.0)
+            if counts.shape[0] == np.shape(capacity)[0]:
+                empty = counts <= 0
         return -scores.large_slot_loss(capacity, used, request,
-                                       configured_shapes())
+                                       configured_shapes(), empty)
