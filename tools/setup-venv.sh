@@ -15,7 +15,7 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 
 files=(requirements.txt setup.cfg pyproject.toml)
-[ "$want" = test ] && files+=(test-requirements.txt)
+[ "$want" = test ] && files+=(test-requirements.txt doc/requirements.txt)
 stamp="$VENV/.installed-$want"
 # libvirt-python builds from source against libvirt's headers: the tests that
 # need a real libvirtd skip without it. Part of the stamp, so installing

@@ -13,5 +13,11 @@ echo "== lint (ruff)"
 echo "== sample configuration (oslo-config-generator)"
 bash tools/genconfig.sh "$VENV"
 
+echo "== documentation and release notes (sphinx, warnings are errors)"
+docs_out=$(mktemp -d)
+trap 'rm -rf "$docs_out"' EXIT
+"$VENV/bin/sphinx-build" -q -W -b html doc/source "$docs_out/doc"
+"$VENV/bin/sphinx-build" -q -W -b html releasenotes/source "$docs_out/rn"
+
 echo "== unit and functional tests (pytest)"
 "$VENV/bin/python" -m pytest -p no:cacheprovider "$@"

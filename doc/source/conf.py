@@ -19,3 +19,26 @@ exclude_patterns = ['_build']
 html_theme = 'alabaster'
 html_static_path = ['_static']
 pygments_style = 'sphinx'
+
+
+def _patch_oslo_config_group_help():
+    """Indent group help as deep as the ``:namespace:`` option.
+
+    oslo.config's ``show-options`` writes a group's help two spaces deep
+    under a directive whose option is three deep; recent docutils then reads
+    the option as directive arguments and rejects the group.
+    """
+    from oslo_config import sphinxext
+
+    original = sphinxext._format_group
+
+    def _format_group(namespace, group_name, group_obj):
+        for line in original(namespace, group_name, group_obj):
+            if line.startswith('  ') and not line.startswith('   '):
+                line = ' ' + line
+            yield line
+
+    sphinxext._format_group = _format_group
+
+
+_patch_oslo_config_group_help()

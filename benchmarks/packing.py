@@ -1,0 +1,177 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+"""The standard packing benchmark: how many hosts each policy needs.
+
+Runs the simulator (``nova-scale-ext simulate``) on the standard cases and
+prints one table per case, then a summary of ``scale-ext`` against
+``nova-stack`` (Nova's RAM/CPU/disk weighers at -1.0, what operators do today
+to pack) and the decisions per second:
+
+* the Huawei East-1 trace (``../shared/traces``) on identical 80c/180G and
+  96c/384G hosts (hosts needed, ``--compact``);
+* day-bootstrapped resamples of that trace at 80c/180G (workloads the
+  policies were not tuned on);
+* the heterogeneous fleet of ``benchmarks/fleets/heterogeneous.yaml``
+  (rejections and active hosts on that fixed fleet);
+* CPU overcommitted 4:1 (``benchmarks/fleets/overcommit-4to1.yaml``, hosts
+  needed);
+* the simulator's built-in synthetic workload (hosts needed at 80c/180G).
+
+    python benchmarks/packing.py [--resamples 5] [--json OUT] [--plot OUT]
+
+Without the Huawei trace the cases that need it are skipped (said so).
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+import warnings
+
+warnings.filterwarnings('ignore')
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+TRACE = os.path.normpath(os.path.join(ROOT, '..', 'shared', 'traces',
+                                      'huawei-east-1-lt.csv'))
+FLEETS = os.path.join(HERE, 'fleets')
+
+
+def cases(resamples):
+    """(name, workload loader, fleet loader, compact, policies)."""
+    from nova_scale_ext.simulate import fleet, workload
+
+    def identical(size):
+        """Twice the lower bound of ``size`` hosts, as the CLI does."""
+        def load(wl):
+            from nova_scale_ext.simulate import compact, runner
+            one = fleet.identical(1, size)
+            bound = compact.lower_bound(wl, one, wl.requests(False))
+            return fleet.identical(runner.DEFAULT_FLEET_FACTOR * bound, size)
+        return load
+
+    def from_file(name):
+        return lambda wl: fleet.load_fleet(os.path.join(FLEETS, name))
+
+    all_three = ('nova-default', 'nova-stack', 'scale-ext')
+    packing = ('nova-stack', 'scale-ext')
+
+    def huawei():
+        return workload.read(TRACE, 'huawei-lt')
+
+    out = []
+    if os.path.exists(TRACE):
+        for size in ('80c/180G', '96c/384G'):
+            out.append((f'huawei {size}', huawei, identical(size), True,
+                        all_three))
+        for seed in range(1, resamples + 1):
+            out.append((f'huawei resample {seed} 80c/180G',
+                        lambda seed=seed: workload.resample_days(huawei(),
+                                                                 seed),
+                        identical('80c/180G'), True, packing))
+        out.append(('huawei heterogeneous fleet', huawei,
+                    from_file('heterogeneous.yaml'), False, all_three))
+        out.append(('huawei overcommit 4:1', huawei,
+                    from_file('overcommit-4to1.yaml'), True, all_three))
+    else:
+        print(f'{TRACE} not found: the Huawei cases are skipped\n')
+    out.append(('synthetic default 80c/180G', workload.synthetic,
+                identical('80c/180G'), True, all_three))
+    return out
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--resamples', type=int, default=5,
+                        help='day-bootstrapped resamples of the trace '
+                             '(default: %(default)s)')
+    parser.add_argument('--only', metavar='TEXT',
+                        help='run only the cases whose name contains TEXT')
+    parser.add_argument('--json', metavar='OUT.json',
+                        help='write every case as JSON')
+    parser.add_argument('--plot', metavar='OUT.png',
+                        help='plot active hosts over time for the Huawei '
+                             '80c/180G case (needs matplotlib)')
+    args = parser.parse_args(argv)
+
+    from nova_scale_ext.simulate import policy, report, runner
+
+    began = time.perf_counter()
+    summary = []
+    docs = {}
+    for name, load_workload, load_fleet, compact, names in cases(
+            args.resamples):
+        if args.only and args.only not in name:
+            continue
+        wl = load_workload()
+        fl = load_fleet(wl)
+        policies = [policy.builtin(n) for n in names]
+        t0 = time.perf_counter()
+        rep = runner.run(wl, fl, policies, compact_search=compact)
+        seconds = time.perf_counter() - t0
+        print(f'== {name} ({seconds:.1f} s)')
+        print(report.table(rep))
+        print()
+        sys.stdout.flush()
+        doc = report.as_dict(rep)
+        doc['seconds'] = round(seconds, 1)
+        docs[name] = doc
+        by = {r.name: r for r in rep.results}
+        if 'nova-stack' in by and 'scale-ext' in by:
+            stack, ours = by['nova-stack'], by['scale-ext']
+            summary.append((name, rep.lower_bound, stack, ours, compact))
+        if args.plot and name == 'huawei 80c/180G':
+            report.plot(rep, args.plot,
+                        title=f'{wl.name} on {fl.describe()}: active '
+                              'hosts over time')
+
+    print('== scale-ext against nova-stack')
+    head = (f'{"case":34}  {"bound":>5}  {"stack":>5}  {"ours":>5}  '
+            f'{"margin":>6}  {"rej stack":>9}  {"rej ours":>8}  '
+            f'{"mean act stack":>14}  {"mean act ours":>13}')
+    print(head)
+    print('-' * len(head))
+    worse = 0
+    for name, bound, stack, ours, compact in summary:
+        if compact:
+            s, o = stack.hosts_needed, ours.hosts_needed
+            margin = (s - o) if s is not None and o is not None else None
+        else:
+            s = o = None
+            margin = stack.rejections - ours.rejections
+        if margin is not None and margin < 0:
+            worse += 1
+        print(f'{name:34}  {bound:5d}  {_n(s):>5}  {_n(o):>5}  '
+              f'{_n(margin, sign=True):>6}  {stack.rejections:9,d}  '
+              f'{ours.rejections:8,d}  '
+              f'{stack.metrics.mean_active_hosts:14.1f}  '
+              f'{ours.metrics.mean_active_hosts:13.1f}')
+    print('(margin: hosts saved by scale-ext on hosts-needed cases, '
+          'rejections avoided on fixed fleets; negative is worse)')
+    print(f'cases where scale-ext is worse than nova-stack: {worse}')
+    total = time.perf_counter() - began
+    print(f'benchmark time: {total:.0f} s')
+    if args.json:
+        with open(args.json, 'w', encoding='utf-8') as handle:
+            json.dump(docs, handle, indent=2)
+    return 0
+
+
+def _n(value, sign=False):
+    if value is None:
+        return '-'
+    return f'{value:+d}' if sign else str(value)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
