@@ -16,7 +16,7 @@ from nova_scale_ext import conf
 sample = pathlib.Path('etc/nova-scale-ext.conf.sample').read_text()
 missing = [f'[{group.name}] {opt.name}' for group, opts in conf.list_opts()
            for opt in opts
-           if f'#{opt.name} = ' not in sample or not opt.help]
+           if f'\n#{opt.name} =' not in sample or not opt.help]
 if missing:
     sys.exit('options missing from the sample config: ' + ', '.join(missing))
 count = sum(len(opts) for _, opts in conf.list_opts())
