@@ -69,7 +69,8 @@ def fill_after(capacity: FloatArray, used: FloatArray,
 
 @_quiet
 def best_fit(capacity: FloatArray, used: FloatArray, request: FloatArray,
-             weights: FloatArray) -> FloatArray:
+             weights: FloatArray, empty: BoolArray | None = None
+             ) -> FloatArray:
     """How full each host would be after placement, in [0, 1].
 
     The weighted mean, over the resources the host offers, of the share of
@@ -79,12 +80,49 @@ def best_fit(capacity: FloatArray, used: FloatArray, request: FloatArray,
     fills scores above a big host it barely touches, and a host whose usage
     matches its shape scores above one with the same free amounts left in the
     wrong proportions.
+
+    ``empty`` (optional, one flag per host) marks the hosts that hold no
+    instance.  Those are ranked below every host in use, and among
+    themselves by size, the biggest first: each scores its
+    :func:`relative_size` minus 1, in (-1, 0] (a host offering nothing
+    keeps its neutral 0).  Measured as a share of its
+    own capacity, a big empty host would otherwise always lose to a small
+    one; on a fleet of mixed sizes the small hosts would be opened first
+    and the same load would keep more hosts in use.  On identical hosts
+    this changes no ranking.
     """
     cap, _ = sanitize(capacity, used)
     fill = fill_after(capacity, used, request)
     w = _weights(cap, weights)
     total = w.sum(axis=1)
     score = (w * fill).sum(axis=1)
+    score = np.divide(score, total, out=np.zeros_like(score),
+                      where=total > 0)
+    if empty is None:
+        return score
+    empty = np.broadcast_to(np.asarray(empty, dtype=bool).reshape(-1),
+                            score.shape)
+    if not empty.any():
+        return score
+    return np.where(empty & (total > 0),
+                    relative_size(capacity, weights) - 1.0, score)
+
+
+@_quiet
+def relative_size(capacity: FloatArray, weights: FloatArray) -> FloatArray:
+    """Each host's size against the largest of the fleet, in [0, 1].
+
+    The weighted mean, over the resources the host offers, of its capacity
+    divided by the largest capacity of that resource among the hosts.
+    """
+    cap, _ = sanitize(capacity, capacity)
+    if cap.shape[0] == 0:
+        return np.zeros(0, dtype=np.float64)
+    top = cap.max(axis=0)
+    share = np.where(top > 0, cap / np.where(top > 0, top, 1.0), 0.0)
+    w = _weights(cap, weights)
+    total = w.sum(axis=1)
+    score = (w * share).sum(axis=1)
     return np.divide(score, total, out=np.zeros_like(score), where=total > 0)
 
 

@@ -42,6 +42,41 @@ def test_best_fit_prefers_the_small_host_it_fills_over_the_big_one():
     assert score[0] > score[1]
 
 
+def test_best_fit_ranks_empty_hosts_below_used_ones_biggest_first():
+    hosts = (((8, 16384, 0), (0, 0, 0)),          # small, empty
+             ((64, 262144, 0), (0, 0, 0)),        # big, empty
+             ((64, 262144, 0), (2, 4096, 0)),     # big, nearly empty
+             ((32, 65536, 0), (0, 0, 0)))         # middle, empty
+    cap, used = fleet(*hosts)
+    req = res.vector(4, 8192)
+    plain = scores.best_fit(cap, used, req, W)
+    assert np.argmax(plain) == 0      # as a share, the small host fills most
+    empty = np.array([True, True, False, True])
+    ranked = scores.best_fit(cap, used, req, W, empty)
+    assert ranked[2] == plain[2]      # hosts in use keep their fill share
+    assert ranked[2] > ranked[1] > ranked[3] > ranked[0]
+    assert ranked[1] == 0.0 and (ranked[[0, 3]] < 0).all()
+    # (8/64 + 16384/262144) / 2 - 1: half its relative size, minus one
+    assert ranked[0] == pytest.approx((0.125 + 0.0625) / 2 - 1.0)
+
+
+def test_best_fit_with_empty_flags_keeps_rankings_on_identical_hosts():
+    cap, used = fleet(((16, 32768, 0), (0, 0, 0)),
+                      ((16, 32768, 0), (8, 8192, 0)),
+                      ((16, 32768, 0), (12, 24576, 0)))
+    req = res.vector(1, 2048)
+    empty = np.array([True, False, False])
+    plain = scores.best_fit(cap, used, req, W)
+    ranked = scores.best_fit(cap, used, req, W, empty)
+    assert np.argsort(plain).tolist() == np.argsort(ranked).tolist()
+
+
+def test_relative_size_against_the_largest_of_each_resource():
+    cap, _ = fleet(((10, 400, 0), (0, 0, 0)), ((40, 100, 0), (0, 0, 0)))
+    assert scores.relative_size(cap, W).tolist() == [0.625, 0.625]
+    assert scores.relative_size(res.as_fleet([]), W).shape == (0,)
+
+
 def test_best_fit_overcommitted_host_counts_as_full_not_beyond():
     cap, used = fleet(((4, 1000, 0), (8, 2000, 0)))
     assert scores.best_fit(cap, used, res.vector(1, 100), W)[0] == 1.0

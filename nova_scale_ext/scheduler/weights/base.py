@@ -20,6 +20,7 @@ so a weigher can never make Nova's scheduling fail.
 
 import math
 
+import numpy as np
 from nova.scheduler import weights
 from oslo_log import log as logging
 
@@ -53,6 +54,18 @@ def _num_instances(host_state):
     except Exception:
         return 1.0
     return count if math.isfinite(count) else 1.0
+
+
+def empty_hosts(capacity, instances):
+    """Flags of the hosts with no instance, from the ``instances=`` counts
+    of :meth:`PackingWeigher.score` (None when they are not usable)."""
+    if instances is None:
+        return None
+    counts = np.nan_to_num(np.asarray(instances, dtype=np.float64)
+                           .reshape(-1), nan=1.0)
+    if counts.shape[0] != np.shape(capacity)[0]:
+        return None
+    return counts <= 0
 
 
 class PackingWeigher(weights.BaseHostWeigher):

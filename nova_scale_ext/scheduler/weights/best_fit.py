@@ -38,5 +38,10 @@ class ScaleExtBestFitWeigher(base.PackingWeigher):
 
     multiplier_option = 'best_fit_weight_multiplier'
 
-    def score(self, capacity, used, request, resource_weights):
-        return scores.best_fit(capacity, used, request, resource_weights)
+    #: score() also takes the hosts' instance counts (``instances=``)
+    wants_instances = True
+
+    def score(self, capacity, used, request, resource_weights,
+              instances=None):
+        return scores.best_fit(capacity, used, request, resource_weights,
+                               base.empty_hosts(capacity, instances))

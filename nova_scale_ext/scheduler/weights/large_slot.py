@@ -77,11 +77,6 @@ class ScaleExtLargeSlotWeigher(base.PackingWeigher):
 
     def score(self, capacity, used, request, resource_weights,
               instances=None):
-        empty = None
-        if instances is not None:
-            counts = np.nan_to_num(np.asarray(instances, dtype=np.float64)
-                                   .reshape(-1), nan=1.0)
-            if counts.shape[0] == np.shape(capacity)[0]:
-                empty = counts <= 0
         return -scores.large_slot_loss(capacity, used, request,
-                                       configured_shapes(), empty)
+                                       configured_shapes(),
+                                       base.empty_hosts(capacity, instances))
