@@ -74,6 +74,19 @@ def test_best_fit_continues_on_the_fuller_big_host(conf):
                      nobj.request(2, 4096)) == 'big'
 
 
+def test_best_fit_opens_the_biggest_empty_host(conf):
+    # As a share of its own capacity the small host would fill most; with
+    # nothing in use anywhere the biggest host is opened instead.
+    hosts = [nobj.host('small', 8, 16384), nobj.host('big', 64, 131072),
+             nobj.host('middle', 32, 65536)]
+    assert best_host([best_fit.ScaleExtBestFitWeigher], hosts,
+                     nobj.request(2, 4096)) == 'big'
+    hosts.append(nobj.host('used', 8, 16384, vcpus_used=1,
+                           memory_mb_used=512))
+    assert best_host([best_fit.ScaleExtBestFitWeigher], hosts,
+                     nobj.request(2, 4096)) == 'used'
+
+
 def test_best_fit_prefers_the_host_it_fills_most(conf):
     hosts = [nobj.host('a', 16, 32768, vcpus_used=4, memory_mb_used=8192),
              nobj.host('b', 16, 32768, vcpus_used=12, memory_mb_used=24576),
