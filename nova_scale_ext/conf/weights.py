@@ -126,6 +126,35 @@ Related options:
 
 * ``large_slot_weight_multiplier``
 """),
+    cfg.FloatOpt('large_slot_spare_host_share',
+        default=0.0,
+        min=0.0,
+        max=1.0,
+        help="""
+Share of empty hosts at which the fleet has hosts to spare.
+
+``ScaleExtLargeSlotWeigher`` sees an empty host as free room: placing a
+small instance there destroys no large-flavor slot. While at least this
+share of the candidate hosts is empty, the fleet has hosts to spare and an
+empty host is opened only when no host in use would lose less room for
+large flavors, so that idle hosts stay idle (they can be powered down).
+Below this share the fleet is running near its size: an instance then
+opens an empty host rather than destroy a large slot on a host in use,
+which keeps room for bursts of large instances on the fewest hosts.
+
+Possible values:
+
+* 0.0 (the default): always keep empty hosts for last.
+* A share in (0, 1), for example 0.5 (the recommended configuration):
+  keep empty hosts for last while at least half of the hosts are empty.
+* 1.0: never keep empty hosts for last (fewest hosts needed, most hosts
+  in use on a fleet larger than its load).
+
+Related options:
+
+* ``large_slot_weight_multiplier``
+* ``large_slot_flavors``
+"""),
     cfg.Opt('packing_resource_weights',
         type=types.Dict(value_type=types.Float(min=0.0)),
         default=DEFAULT_RESOURCE_WEIGHTS,

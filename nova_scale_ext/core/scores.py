@@ -190,7 +190,8 @@ def slot_counts(free: FloatArray, shapes: FloatArray) -> FloatArray:
 @_quiet
 def large_slot_loss(capacity: FloatArray, used: FloatArray,
                     request: FloatArray, shapes: FloatArray,
-                    empty: BoolArray | None = None) -> FloatArray:
+                    empty: BoolArray | None = None,
+                    spare_share: float = 0.0) -> FloatArray:
     """Large-flavor capacity each host would lose by taking the request.
 
     For every protected shape (a large flavor, in absolute units), count how
@@ -210,6 +211,13 @@ def large_slot_loss(capacity: FloatArray, used: FloatArray,
     Raising it only to the worst loss, not above, leaves the scale of the
     losses of the used hosts, and so their ranking against best fit,
     unchanged; on a tie the fuller (used) host wins any best-fit weigher.
+
+    ``spare_share`` (in [0, 1]) says when the fleet has hosts to spare:
+    the raise applies only while at least that share of the hosts is
+    empty.  Below it, empty hosts count as the capacity they are, and an
+    instance opens one (losing no slot) rather than cut a large slot on a
+    host in use.  0.0 (the default) always raises; 1.0 raises only when
+    every host is empty, that is never.
     """
     cap, use = sanitize(capacity, used)
     shapes = np.asarray(shapes, dtype=np.float64).reshape(-1, cap.shape[1])
@@ -228,6 +236,8 @@ def large_slot_loss(capacity: FloatArray, used: FloatArray,
                             loss.shape)
     in_use = ~empty
     if not in_use.any() or not empty.any():
+        return loss
+    if empty.mean() < spare_share:
         return loss
     return np.where(empty, np.maximum(loss, loss[in_use].max()), loss)
 

@@ -189,6 +189,11 @@ class FastEngine:
                 self.terms.append(_Term(weigher, _SCORE))
             else:
                 raise FastUnsupported(f'weigher {_qualname(weigher)}')
+        #: a weight that depends on how many candidates are empty differs
+        #: between fleet sizes from the first decision on
+        self.shares_prefixes = not any(
+            t.kind == _SCORE and t.weigher.counts_empty_hosts()
+            for t in self.terms)
         self.resource_weights = packing_base.configured_resource_weights()
         self.headroom_defaults = [
             adapters.config_value(headroom_filter.CONF_GROUP, name)

@@ -279,6 +279,29 @@ def test_large_slot_weigher_uses_slack_before_breaking_a_large_slot(conf):
                      spec) == 'slack'
 
 
+def test_large_slot_weigher_opens_an_empty_host_when_none_are_spare(conf):
+    from nova_scale_ext.scheduler.weights import large_slot
+    conf.config(group='scale_ext_weights', large_slot_weight_multiplier=3.0,
+                large_slot_flavors=['32:65536', '64:131072'])
+    # An 8-vCPU instance cuts a 64-vCPU slot on either host in use and
+    # none on the empty host: one host of three is empty.
+    hosts = [nobj.host('used', 80, 184320, vcpus_used=10,
+                       memory_mb_used=20480),
+             nobj.host('fuller', 80, 184320, vcpus_used=12,
+                       memory_mb_used=24576),
+             nobj.host('empty', 80, 184320)]
+    weighers = [best_fit.ScaleExtBestFitWeigher,
+                large_slot.ScaleExtLargeSlotWeigher]
+    spec = nobj.request(8, 16384)
+    assert best_host(weighers, hosts, spec) == 'fuller'    # default 0.0
+    conf.config(group='scale_ext_weights', large_slot_spare_host_share=0.5)
+    assert large_slot.ScaleExtLargeSlotWeigher().counts_empty_hosts()
+    assert best_host(weighers, hosts, spec) == 'empty'
+    # with two empty hosts of four, half are spare: kept for last again
+    hosts.append(nobj.host('empty2', 80, 184320))
+    assert best_host(weighers, hosts, spec) == 'fuller'
+
+
 def test_large_slot_weigher_skips_unreadable_flavor_items(conf, caplog):
     from nova_scale_ext.scheduler.weights import large_slot
     conf.config(group='scale_ext_weights',

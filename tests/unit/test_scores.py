@@ -212,6 +212,27 @@ def test_large_slot_loss_of_an_empty_host_is_the_worst_in_use():
         np.array([True, True, True])).tolist() == [0.0, 32.0, 0.0]
 
 
+def test_large_slot_loss_raises_empty_hosts_only_while_hosts_are_spare():
+    # Hosts 0 and 3 are empty; host 1 would lose a 32 slot, host 2 a 64
+    # and a 32 slot: half of the four hosts are empty.
+    cap, used = fleet(((80, 184320, 0), (0, 0, 0)),
+                      ((80, 184320, 0), (48, 65536, 0)),
+                      ((80, 184320, 0), (10, 20480, 0)),
+                      ((80, 184320, 0), (0, 0, 0)))
+    empty = np.array([True, False, False, True])
+    req = res.vector(8, 16384)
+
+    def loss(share):
+        return scores.large_slot_loss(cap, used, req, SHAPES, empty,
+                                      share).tolist()
+
+    raised, plain = [96.0, 32.0, 96.0, 96.0], [0.0, 32.0, 96.0, 0.0]
+    assert loss(0.0) == raised          # the default: always kept for last
+    assert loss(0.5) == raised          # half empty: hosts to spare
+    assert loss(0.6) == plain           # fewer empty than that: open one
+    assert loss(1.0) == plain
+
+
 def test_large_slot_loss_without_shapes_is_zero():
     cap, used = fleet(((80, 184320, 0), (16, 32768, 0)))
     empty = res.as_fleet([])

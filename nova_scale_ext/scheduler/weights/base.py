@@ -83,6 +83,12 @@ class PackingWeigher(weights.BaseHostWeigher):
         """Raw weights of all hosts (an array), from the scoring core."""
         raise NotImplementedError()
 
+    def counts_empty_hosts(self):
+        """Whether a host's weight depends on how many of the candidates
+        are empty (the packing simulator then replays every fleet size on
+        its own)."""
+        return False
+
     #: The configured multiplier, read once per request in weigh_objects
     #: (Nova calls weight_multiplier() once per host right after it).
     _configured_multiplier = None

@@ -23,11 +23,14 @@ an instance goes first into slack that no large flavor could use (for
 example the 16 vCPUs left over on an 80-vCPU host holding two 32-vCPU
 slots).
 
-A host with no instance is not free slack: opening it costs a host that
-could otherwise be powered down. Its loss is raised to the worst loss among
-the candidates already in use, so an instance only opens an empty host when
-no used host can take it (see ``empty`` in
-:func:`~nova_scale_ext.core.scores.large_slot_loss`).
+A host with no instance is not free slack while the fleet has hosts to
+spare: opening it costs a host that could otherwise be powered down. While
+at least ``large_slot_spare_host_share`` of the candidate hosts are empty,
+an empty host's loss is raised to the worst loss among the candidates
+already in use, so an instance only opens an empty host when no used host
+can take it; below that share, an instance opens an empty host rather
+than destroy a large slot on a host in use (see ``empty`` and
+``spare_share`` in :func:`~nova_scale_ext.core.scores.large_slot_loss`).
 
 It only needs each candidate host's capacity and usage, so every scheduler
 worker computes the same values. Raw weights are min-max normalised over
@@ -66,6 +69,17 @@ def configured_shapes():
     return resources.as_fleet(shapes)
 
 
+def configured_spare_share():
+    """``large_slot_spare_host_share`` (0.0 where unreadable)."""
+    value = adapters.config_value(base.CONF_GROUP,
+                                  'large_slot_spare_host_share')
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return 0.0
+    return min(max(value, 0.0), 1.0) if np.isfinite(value) else 0.0
+
+
 class ScaleExtLargeSlotWeigher(base.PackingWeigher):
     """Prefer the host where the instance destroys the least room for the
     configured large flavors."""
@@ -79,4 +93,8 @@ class ScaleExtLargeSlotWeigher(base.PackingWeigher):
               instances=None):
         return -scores.large_slot_loss(capacity, used, request,
                                        configured_shapes(),
-                                       base.empty_hosts(capacity, instances))
+                                       base.empty_hosts(capacity, instances),
+                                       configured_spare_share())
+
+    def counts_empty_hosts(self):
+        return configured_spare_share() > 0.0
