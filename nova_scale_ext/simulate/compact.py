@@ -47,7 +47,10 @@ Hosts needed
     * a rejection of the ``U``-host replay is a rejection of every ``N``-host
       replay that still shares its decisions.
 
-    The reference engine makes no such assumption about the plugins: with it
+    A weigher whose weights depend on how many candidates are empty (the
+    large-slot weigher with ``large_slot_spare_host_share`` above 0) breaks
+    the first point from the first decision on: with such a policy, as with
+    the reference engine, which makes no such assumption about the plugins,
     every size is replayed from the start.  Both ways give the same answer
     (a test checks it); the search stops when the number of hosts exceeds
     the peak number of VMs alive at once (then an empty host is always
