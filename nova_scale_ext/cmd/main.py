@@ -15,7 +15,7 @@ import argparse
 import sys
 import warnings
 
-from nova_scale_ext.cmd import plugins, simulate
+from nova_scale_ext.cmd import capacity, plugins, simulate
 
 
 def build_parser():
@@ -26,6 +26,7 @@ def build_parser():
     subparsers = parser.add_subparsers(dest='command', metavar='COMMAND')
     plugins.add_parser(subparsers)
     simulate.add_parser(subparsers)
+    capacity.add_parser(subparsers)
     return parser
 
 

@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+#
+# Install what the end-to-end tests (tests/e2e/) need besides the project's
+# virtualenv. Must run as root; safe to run again (each step is skipped when
+# its stamp matches).
+#
+#   Debian packages   mariadb-server, rabbitmq-server (not started here: the
+#                     tests run their own private instances on 127.0.0.1),
+#                     qemu-utils (qemu-img, for the libvirt compute; libvirt
+#                     itself comes from tools/install-system-packages.sh)
+#   $CACHE/keystone   a virtualenv with Keystone, gunicorn and PyMySQL
+#   $CACHE/glance     a virtualenv with Glance, gunicorn and PyMySQL
+#   $CACHE/neutron    a virtualenv with Neutron, gunicorn and PyMySQL
+#                     (their pins conflict with Nova's)
+#   $CACHE/nova-site  gunicorn and PyMySQL for the project's virtualenv
+#                     (Nova and Placement), put on PYTHONPATH of the
+#                     processes the tests start; pure Python, so the pip of
+#                     the Keystone virtualenv installs them
+#
+# Environment:
+#   NOVA_SCALE_EXT_E2E_CACHE  where the virtualenvs go
+#                             (default /var/cache/nova-scale-ext-e2e)
+#   PYTHON                    the interpreter of the new virtualenvs (the
+#                             same Python version as the project's)
+
+set -o errexit -o nounset -o pipefail
+
+cd "$(dirname "$0")/../.."
+CACHE=${NOVA_SCALE_EXT_E2E_CACHE:-/var/cache/nova-scale-ext-e2e}
+PYTHON=${PYTHON:-python3}
+
+KEYSTONE=('keystone>=30.0.0,<31' 'gunicorn' 'PyMySQL')
+GLANCE=('glance>=33.0.0,<34' 'gunicorn' 'PyMySQL')
+NEUTRON=('neutron>=29.0.0,<30' 'gunicorn' 'PyMySQL')
+NOVA_SITE=('gunicorn' 'PyMySQL')
+DEBIAN=(mariadb-server rabbitmq-server qemu-utils)
+
+log() { echo "install-e2e: $*" >&2; }
+
+if [ "$(id -u)" != 0 ]; then
+    log "must run as root (it installs Debian packages)"
+    exit 1
+fi
+
+missing=()
+for pkg in "${DEBIAN[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' \
+        || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    log "installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    # The packages' own start-up scripts must not start system-wide daemons
+    # (the tests run private instances): a policy-rc.d refusing them, for
+    # the time of the installation.
+    policy=/usr/sbin/policy-rc.d
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\nexit 101\n' > "$policy"
+        chmod +x "$policy"
+        trap 'rm -f "$policy"' EXIT
+    fi
+    apt-get install -y -q --no-install-recommends "${missing[@]}" ||
+        { apt-get update -q &&
+            apt-get install -y -q --no-install-recommends "${missing[@]}"; }
+    rm -f "$policy"
+    trap - EXIT
+fi
+
+mkdir -p "$CACHE"
+
+# stamp PACKAGE...: what a directory was installed from, as one line.
+stamp() {
+    printf '%s\n' "$@" "$("$PYTHON" --version 2>&1)" | sha256sum |
+        cut -d' ' -f1
+}
+
+# current DIR PACKAGE...: whether DIR holds those packages already.
+current() {
+    local dir=$1
+    shift
+    [ -f "$dir/.installed" ] &&
+        [ "$(cat "$dir/.installed")" = "$(stamp "$@")" ]
+}
+
+# venv NAME PACKAGE...: a virtualenv $CACHE/NAME with those packages.
+venv() {
+    local dir=$CACHE/$1
+    shift
+    current "$dir" "$@" && return 0
+    log "creating $dir with $*"
+    rm -rf "$dir"
+    "$PYTHON" -m venv "$dir"
+    "$dir/bin/python" -m pip install --quiet --disable-pip-version-check \
+        --upgrade pip
+    "$dir/bin/python" -m pip install --quiet --disable-pip-version-check "$@"
+    stamp "$@" > "$dir/.installed"
+}
+
+# site: gunicorn and PyMySQL for the project's virtualenv (pure Python: the
+# Keystone virtualenv's pip installs them).
+site() {
+    local dir=$CACHE/nova-site
+    current "$dir" "${NOVA_SITE[@]}" && return 0
+    log "installing ${NOVA_SITE[*]} into $dir"
+    rm -rf "$dir"
+    "$CACHE/keystone/bin/python" -m pip install --quiet \
+        --disable-pip-version-check --no-deps --target "$dir" \
+        "${NOVA_SITE[@]}"
+    stamp "${NOVA_SITE[@]}" > "$dir/.installed"
+}
+
+began=$SECONDS
+# The virtualenvs download and install in parallel.
+declare -A pids
+venv keystone "${KEYSTONE[@]}" > "$CACHE/keystone.log" 2>&1 &
+pids[keystone]=$!
+venv glance "${GLANCE[@]}" > "$CACHE/glance.log" 2>&1 &
+pids[glance]=$!
+venv neutron "${NEUTRON[@]}" > "$CACHE/neutron.log" 2>&1 &
+pids[neutron]=$!
+rc=0
+for name in keystone glance neutron; do
+    if ! wait "${pids[$name]}"; then
+        rc=1
+        log "the $name virtualenv failed; $CACHE/$name.log says:"
+        tail -20 "$CACHE/$name.log" >&2
+    fi
+done
+[ "$rc" = 0 ] || exit "$rc"
+site
+log "ready in $((SECONDS - began)) s: $CACHE"
