@@ -36,7 +36,7 @@ import math
 import os
 import sys
 
-EPSILON = 1e-9
+from nova_scale_ext.core.scores import EPSILON
 
 
 @dataclasses.dataclass
@@ -188,8 +188,9 @@ def run(args):
         finally:
             conn.close()
     except (exceptions.SDKException, ksa_exceptions.ClientException) as exc:
-        print(f'nova-scale-ext capacity: cloud {args.os_cloud!r}: {exc}',
-              file=sys.stderr)
+        cloud = (f'cloud {args.os_cloud!r}' if args.os_cloud else
+                 'no --os-cloud given and OS_CLOUD not set')
+        print(f'nova-scale-ext capacity: {cloud}: {exc}', file=sys.stderr)
         return 1
     data = report(providers, flavors)
     if args.json:

@@ -52,6 +52,14 @@ def _weights(capacity: FloatArray, weights: FloatArray) -> FloatArray:
                     0.0)
 
 
+def _weighted_mean(w: FloatArray, values: FloatArray) -> FloatArray:
+    """Per host, the mean of ``values`` weighted by ``w`` (0 where all
+    weights are 0)."""
+    total = w.sum(axis=1)
+    score = (w * values).sum(axis=1)
+    return np.divide(score, total, out=np.zeros_like(score), where=total > 0)
+
+
 @_quiet
 def fill_after(capacity: FloatArray, used: FloatArray,
                request: FloatArray) -> FloatArray:
@@ -94,17 +102,14 @@ def best_fit(capacity: FloatArray, used: FloatArray, request: FloatArray,
     cap, _ = sanitize(capacity, used)
     fill = fill_after(capacity, used, request)
     w = _weights(cap, weights)
-    total = w.sum(axis=1)
-    score = (w * fill).sum(axis=1)
-    score = np.divide(score, total, out=np.zeros_like(score),
-                      where=total > 0)
+    score = _weighted_mean(w, fill)
     if empty is None:
         return score
     empty = np.broadcast_to(np.asarray(empty, dtype=bool).reshape(-1),
                             score.shape)
     if not empty.any():
         return score
-    return np.where(empty & (total > 0),
+    return np.where(empty & (w.sum(axis=1) > 0),
                     relative_size(capacity, weights) - 1.0, score)
 
 
@@ -120,10 +125,7 @@ def relative_size(capacity: FloatArray, weights: FloatArray) -> FloatArray:
         return np.zeros(0, dtype=np.float64)
     top = cap.max(axis=0)
     share = np.where(top > 0, cap / np.where(top > 0, top, 1.0), 0.0)
-    w = _weights(cap, weights)
-    total = w.sum(axis=1)
-    score = (w * share).sum(axis=1)
-    return np.divide(score, total, out=np.zeros_like(score), where=total > 0)
+    return _weighted_mean(_weights(cap, weights), share)
 
 
 @_quiet
@@ -162,10 +164,7 @@ def stranded(capacity: FloatArray, used: FloatArray, request: FloatArray,
     k = np.floor(ratio.min(axis=1) + EPSILON)
     k = np.where(np.isfinite(k), k, 0.0)
     left = np.clip(free - k[:, None] * share, 0.0, 1.0)
-    w = np.where(uses, _weights(cap, weights), 0.0)
-    total = w.sum(axis=1)
-    score = (w * left).sum(axis=1)
-    return np.divide(score, total, out=np.zeros_like(score), where=total > 0)
+    return _weighted_mean(np.where(uses, _weights(cap, weights), 0.0), left)
 
 
 @_quiet
