@@ -118,8 +118,8 @@ item that cannot be read is ignored with a warning.
 
 Possible values:
 
-* For example ``32:65536,64:131072`` for flavors of 32 vCPUs with 64 GiB
-  and 64 vCPUs with 128 GiB.
+* For example ``32:65536,32:131072,64:131072`` for flavors of 32 vCPUs
+  with 64 GiB or 128 GiB and of 64 vCPUs with 128 GiB.
 * Empty (the default): no shape is protected.
 
 Related options:
@@ -133,22 +133,26 @@ Related options:
         help="""
 Share of empty hosts at which the fleet has hosts to spare.
 
-``ScaleExtLargeSlotWeigher`` sees an empty host as free room: placing a
-small instance there destroys no large-flavor slot. While at least this
-share of the candidate hosts is empty, the fleet has hosts to spare and an
-empty host is opened only when no host in use would lose less room for
-large flavors, so that idle hosts stay idle (they can be powered down).
-Below this share the fleet is running near its size: an instance then
-opens an empty host rather than destroy a large slot on a host in use,
-which keeps room for bursts of large instances on the fewest hosts.
+Large-flavor slots only need protecting while they are scarce. While at
+least this share of the candidate hosts is empty, the empty hosts hold
+plenty of them: ``ScaleExtLargeSlotWeigher`` is then neutral and best fit
+alone packs, so that hosts in use fill and drain and idle hosts stay idle
+(they can be powered down). Below this share the fleet is running near its
+size: the weigher protects large slots, and an empty host counts as the
+free room it is (placing a small instance there destroys no large slot),
+so an instance opens an empty host rather than destroy a large slot on a
+host in use. That keeps room for bursts of large instances on the fewest
+hosts.
 
 Possible values:
 
-* 0.0 (the default): always keep empty hosts for last.
+* 0.0 (the default): no share; the weigher always protects large slots
+  and keeps empty hosts for last (an empty host is opened only when no host
+  in use would lose less room for large flavors).
 * A share in (0, 1), for example 0.5 (the recommended configuration):
-  keep empty hosts for last while at least half of the hosts are empty.
-* 1.0: never keep empty hosts for last (fewest hosts needed, most hosts
-  in use on a fleet larger than its load).
+  neutral while at least half of the hosts are empty, protecting below.
+* 1.0: always protect, with empty hosts as free room (fewest hosts needed,
+  most hosts in use on a fleet larger than its load).
 
 Related options:
 

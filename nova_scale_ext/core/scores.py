@@ -211,12 +211,18 @@ def large_slot_loss(capacity: FloatArray, used: FloatArray,
     losses of the used hosts, and so their ranking against best fit,
     unchanged; on a tie the fuller (used) host wins any best-fit weigher.
 
-    ``spare_share`` (in [0, 1]) says when the fleet has hosts to spare:
-    the raise applies only while at least that share of the hosts is
-    empty.  Below it, empty hosts count as the capacity they are, and an
-    instance opens one (losing no slot) rather than cut a large slot on a
-    host in use.  0.0 (the default) always raises; 1.0 raises only when
-    every host is empty, that is never.
+    ``spare_share`` (in [0, 1]) says when the fleet has hosts to spare.
+    Above 0.0 it replaces the raise by two regimes:
+
+    * while at least that share of the hosts is empty, large slots are
+      plentiful (every empty host holds them) and protecting them on the
+      hosts in use would only keep those hosts from filling and draining:
+      every loss is 0 (no preference; best fit alone packs);
+    * below it, the fleet runs near its size: losses are counted as they
+      are, and an empty host is the free room it is, so an instance opens
+      one (losing no slot) rather than cut a large slot on a host in use.
+
+    0.0 (the default) always raises; 1.0 always counts plain losses.
     """
     cap, use = sanitize(capacity, used)
     shapes = np.asarray(shapes, dtype=np.float64).reshape(-1, cap.shape[1])
@@ -233,10 +239,10 @@ def large_slot_loss(capacity: FloatArray, used: FloatArray,
         return loss
     empty = np.broadcast_to(np.asarray(empty, dtype=bool).reshape(-1),
                             loss.shape)
+    if spare_share > 0.0:
+        return loss if empty.mean() < spare_share else np.zeros_like(loss)
     in_use = ~empty
     if not in_use.any() or not empty.any():
-        return loss
-    if empty.mean() < spare_share:
         return loss
     return np.where(empty, np.maximum(loss, loss[in_use].max()), loss)
 

@@ -122,7 +122,7 @@ class HostManagerLoadsReadmeConfiguration(nova_test.TestCase):
         self.assertNotIn('RAMWeigher', weighers)
         self.assertEqual(3.0,
                          CONF.scale_ext_weights.large_slot_weight_multiplier)
-        self.assertEqual(['32:65536', '64:131072'],
+        self.assertEqual(['32:65536', '32:131072', '64:131072'],
                          CONF.scale_ext_weights.large_slot_flavors)
 
 

@@ -212,7 +212,7 @@ def test_large_slot_loss_of_an_empty_host_is_the_worst_in_use():
         np.array([True, True, True])).tolist() == [0.0, 32.0, 0.0]
 
 
-def test_large_slot_loss_raises_empty_hosts_only_while_hosts_are_spare():
+def test_large_slot_loss_is_neutral_while_hosts_are_spare():
     # Hosts 0 and 3 are empty; host 1 would lose a 32 slot, host 2 a 64
     # and a 32 slot: half of the four hosts are empty.
     cap, used = fleet(((80, 184320, 0), (0, 0, 0)),
@@ -228,9 +228,14 @@ def test_large_slot_loss_raises_empty_hosts_only_while_hosts_are_spare():
 
     raised, plain = [96.0, 32.0, 96.0, 96.0], [0.0, 32.0, 96.0, 0.0]
     assert loss(0.0) == raised          # the default: always kept for last
-    assert loss(0.5) == raised          # half empty: hosts to spare
+    assert loss(0.5) == [0.0] * 4       # half empty: hosts to spare
+    assert loss(0.25) == [0.0] * 4
     assert loss(0.6) == plain           # fewer empty than that: open one
     assert loss(1.0) == plain
+    # every host empty: spare whatever the share below 1.0
+    none_used = np.array([True] * 4)
+    assert scores.large_slot_loss(cap, used * 0, req, SHAPES, none_used,
+                                  0.5).tolist() == [0.0] * 4
 
 
 def test_large_slot_loss_without_shapes_is_zero():

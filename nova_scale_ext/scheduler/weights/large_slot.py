@@ -23,14 +23,18 @@ an instance goes first into slack that no large flavor could use (for
 example the 16 vCPUs left over on an 80-vCPU host holding two 32-vCPU
 slots).
 
-A host with no instance is not free slack while the fleet has hosts to
-spare: opening it costs a host that could otherwise be powered down. While
-at least ``large_slot_spare_host_share`` of the candidate hosts are empty,
-an empty host's loss is raised to the worst loss among the candidates
-already in use, so an instance only opens an empty host when no used host
-can take it; below that share, an instance opens an empty host rather
-than destroy a large slot on a host in use (see ``empty`` and
-``spare_share`` in :func:`~nova_scale_ext.core.scores.large_slot_loss`).
+Large slots only need protecting while they are scarce. While at least
+``large_slot_spare_host_share`` of the candidate hosts are empty, the
+empty hosts hold plenty of them, and steering instances away from the
+fullest hosts in use would only keep hosts from filling and draining: the
+weigher is then neutral (every raw weight 0) and best fit alone packs.
+Below that share the fleet runs near its size: the weigher protects large
+slots, and an empty host counts as the free room it is, so an instance
+opens one rather than destroy a large slot on a host in use. With the
+share at 0.0 (the default), the weigher always protects large slots and
+keeps empty hosts for last: an empty host's loss is raised to the worst
+loss among the candidates in use (see ``empty`` and ``spare_share`` in
+:func:`~nova_scale_ext.core.scores.large_slot_loss`).
 
 It only needs each candidate host's capacity and usage, so every scheduler
 worker computes the same values. Raw weights are min-max normalised over
