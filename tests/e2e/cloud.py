@@ -51,6 +51,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from tests import kvm_probe
+
 REPO = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get('NOVA_SCALE_EXT_E2E_CACHE',
                             '/var/cache/nova-scale-ext-e2e'))
@@ -904,7 +906,7 @@ class Cloud:
         sudo = shims / 'sudo'
         sudo.write_text('#!/bin/sh\nexec "$@"\n')
         sudo.chmod(0o755)
-        kvm = os.access('/dev/kvm', os.R_OK | os.W_OK)
+        kvm = kvm_probe.kvm_boots('host-passthrough')
         cpus = sorted(os.sched_getaffinity(0))
         conf = self.etc / 'nova' / f'{host}.conf'
         _ini(conf, {

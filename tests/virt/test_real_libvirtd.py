@@ -14,7 +14,7 @@
 Nova's own ``LibvirtDriver`` code, through ``ScaleExtLibvirtDriver`` connected
 to ``qemu:///system``, generates the domain XML of a one-vCPU guest with
 ``hw:cpu_policy=dedicated`` and ``hw:mem_page_size=2MB``; the guest is
-defined and started (KVM when ``/dev/kvm`` works, TCG otherwise; a blank
+defined and started (KVM when a probe guest starts, TCG otherwise; a blank
 1 MiB virtio disk, no OS), and each tuning is checked where it takes effect:
 libvirt's live XML and pinning APIs, the QEMU command line and the CPU
 affinity of QEMU's threads. Then everything is torn down.
@@ -43,6 +43,7 @@ from nova.tests.unit import fake_instance
 from oslo_config import fixture as cfg_fixture
 
 from nova_scale_ext.virt import schema, tuning
+from tests import kvm_probe
 
 pytestmark = pytest.mark.libvirtd
 
@@ -91,7 +92,8 @@ def _kvm_works(conn):
         conn.getDomainCapabilities(None, 'x86_64', None, 'kvm')
     except Exception:
         return False
-    return True
+    # Nova's default CPU mode under KVM
+    return kvm_probe.kvm_boots('host-model', URI)
 
 
 @pytest.fixture(scope='module')
