@@ -297,9 +297,19 @@ def test_large_slot_weigher_opens_an_empty_host_when_none_are_spare(conf):
     conf.config(group='scale_ext_weights', large_slot_spare_host_share=0.5)
     assert large_slot.ScaleExtLargeSlotWeigher().counts_empty_hosts()
     assert best_host(weighers, hosts, spec) == 'empty'
-    # with two empty hosts of four, half are spare: kept for last again
+    # with two empty hosts of four, half are spare: large slots are
+    # plentiful, the large-slot weigher is neutral and best fit packs
     hosts.append(nobj.host('empty2', 80, 184320))
     assert best_host(weighers, hosts, spec) == 'fuller'
+    weigher = large_slot.ScaleExtLargeSlotWeigher()
+    raw = weigher.weigh_objects(
+        [nova_weights.WeighedHost(h, 0.0) for h in hosts], spec)
+    assert raw == [0.0] * 4
+    # one spare host of three again: 'used' and 'fuller' both lose a
+    # 64-vCPU and a 32-vCPU slot, the empty host none
+    raw = weigher.weigh_objects(
+        [nova_weights.WeighedHost(h, 0.0) for h in hosts[:3]], spec)
+    assert raw == [-96.0, -96.0, 0.0]
 
 
 def test_large_slot_weigher_skips_unreadable_flavor_items(conf, caplog):
