@@ -36,11 +36,11 @@ def kvm_boots(cpu_mode=None, uri='qemu:///system'):
            "<os><type arch='x86_64'>hvm</type></os>"
            f"{cpu}<devices/></domain>")
     try:
-        libvirt.registerErrorHandler(lambda *_: None, None)
         dom = conn.createXML(xml, libvirt.VIR_DOMAIN_START_PAUSED)
-        dom.destroy()
-        return True
     except Exception:
         return False
+    else:
+        dom.destroy()
+        return True
     finally:
         conn.close()

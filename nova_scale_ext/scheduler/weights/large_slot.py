@@ -36,10 +36,11 @@ keeps empty hosts for last: an empty host's loss is raised to the worst
 loss among the candidates in use (see ``empty`` and ``spare_share`` in
 :func:`~nova_scale_ext.core.scores.large_slot_loss`).
 
-It only needs each candidate host's capacity and usage, so every scheduler
-worker computes the same values. Raw weights are min-max normalised over
-the candidates like those of Nova's weighers. A positive
-``large_slot_weight_multiplier`` protects large slots; 0.0 disables it.
+It only needs each candidate host's capacity, usage and instance count,
+so every scheduler worker computes the same values. Raw weights are
+min-max normalised over the candidates like those of Nova's weighers. A
+positive ``large_slot_weight_multiplier`` protects large slots; 0.0
+disables it.
 Aggregate metadata ``large_slot_weight_multiplier`` overrides it.
 """
 
