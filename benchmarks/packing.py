@@ -16,8 +16,9 @@ prints one table per case, then a summary of ``scale-ext`` against
 ``nova-stack`` (Nova's RAM/CPU/disk weighers at -1.0, what operators do today
 to pack) and the decisions per second:
 
-* the Huawei East-1 trace (``../shared/traces``) on identical 80c/180G and
-  96c/384G hosts (hosts needed, ``--compact``);
+* the Huawei East-1 trace (``--trace``; by default this repository's
+  neighbour ``../shared/traces/huawei-east-1-lt.csv``) on identical
+  80c/180G and 96c/384G hosts (hosts needed, ``--compact``);
 * day-bootstrapped resamples of that trace at 80c/180G (workloads the
   policies were not tuned on);
 * the heterogeneous fleet of ``benchmarks/fleets/heterogeneous.yaml``
@@ -42,12 +43,14 @@ warnings.filterwarnings('ignore')
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+#: Where this repository's benchmarks find the Huawei trace (it is not part
+#: of the project: its license forbids redistribution).
 TRACE = os.path.normpath(os.path.join(ROOT, '..', 'shared', 'traces',
                                       'huawei-east-1-lt.csv'))
 FLEETS = os.path.join(HERE, 'fleets')
 
 
-def cases(resamples):
+def cases(resamples, trace=TRACE):
     """(name, workload loader, fleet loader, compact, policies)."""
     from nova_scale_ext.simulate import fleet, workload
 
@@ -67,10 +70,10 @@ def cases(resamples):
     packing = ('nova-stack', 'scale-ext')
 
     def huawei():
-        return workload.read(TRACE, 'huawei-lt')
+        return workload.read(trace, 'huawei-lt')
 
     out = []
-    if os.path.exists(TRACE):
+    if os.path.exists(trace):
         for size in ('80c/180G', '96c/384G'):
             out.append((f'huawei {size}', huawei, identical(size), True,
                         all_three))
@@ -84,7 +87,7 @@ def cases(resamples):
         out.append(('huawei overcommit 4:1', huawei,
                     from_file('overcommit-4to1.yaml'), True, all_three))
     else:
-        print(f'{TRACE} not found: the Huawei cases are skipped\n')
+        print(f'{trace} not found: the Huawei cases are skipped\n')
     out.append(('synthetic default 80c/180G', workload.synthetic,
                 identical('80c/180G'), True, all_three))
     return out
@@ -95,6 +98,9 @@ def main(argv=None):
     parser.add_argument('--resamples', type=int, default=5,
                         help='day-bootstrapped resamples of the trace '
                              '(default: %(default)s)')
+    parser.add_argument('--trace', metavar='PATH', default=TRACE,
+                        help='the Huawei East-1 trace in arrival/lifetime '
+                             'form (default: %(default)s)')
     parser.add_argument('--only', metavar='TEXT',
                         help='run only the cases whose name contains TEXT')
     parser.add_argument('--json', metavar='OUT.json',
@@ -110,7 +116,7 @@ def main(argv=None):
     summary = []
     docs = {}
     for name, load_workload, load_fleet, compact, names in cases(
-            args.resamples):
+            args.resamples, args.trace):
         if args.only and args.only not in name:
             continue
         wl = load_workload()

@@ -20,7 +20,6 @@ keeps busy, how full they are, how much capacity each strands and, with
 """
 
 import argparse
-import os
 import sys
 import time
 
@@ -29,26 +28,14 @@ DEFAULT_HOST_SIZE = '80c/180G'
 EPILOG = """\
 examples:
   nova-scale-ext simulate
-  nova-scale-ext simulate --trace-format huawei-lt --host-size 80c/180G \\
-      --compact --json out.json --plot out.png
+  nova-scale-ext simulate --trace huawei-east-1-lt.csv --trace-format \\
+      huawei-lt --host-size 80c/180G --compact --json out.json --plot out.png
   nova-scale-ext simulate --trace vms.csv --fleet fleet.yaml \\
       --policy nova-stack --config /etc/nova/nova.conf
 
 Exit status: 0 on success, 2 for unusable input (arguments, trace, fleet
 file or nova.conf), 1 for other failures.
 """
-
-
-def _project_root():
-    here = os.path.dirname(os.path.abspath(__file__))
-    return os.path.dirname(os.path.dirname(here))
-
-
-def default_huawei_trace():
-    """``../shared/traces/huawei-east-1-lt.csv`` from the project root."""
-    from nova_scale_ext.simulate import workload
-    return os.path.normpath(os.path.join(_project_root(),
-                                         workload.HUAWEI_TRACE))
 
 
 def _positive_int(text):
@@ -112,16 +99,11 @@ def _load_workload(args, parser):
     if args.trace is None and args.trace_format is None:
         n = args.synthetic or workload.DEFAULT_SYNTHETIC_VMS
         return workload.synthetic(n, args.seed)
-    path = args.trace
-    if path is None:
-        if args.trace_format != 'huawei-lt':
-            parser.error('--trace-format csv needs --trace PATH')
-        path = default_huawei_trace()
-        if not os.path.exists(path):
-            raise workload.WorkloadError(
-                path, None, None, 'the Huawei trace is not there; pass '
-                '--trace PATH')
-    wl = workload.read(path, args.trace_format)
+    if args.trace is None:
+        parser.error(f'--trace-format {args.trace_format} needs --trace PATH'
+                     ' (the trace is not part of this package; see '
+                     '"Traces" in the simulator documentation)')
+    wl = workload.read(args.trace, args.trace_format)
     if args.resample_days is not None:
         wl = workload.resample_days(wl, args.resample_days)
     return wl
@@ -166,8 +148,7 @@ def run(args, parser=None):
     if args.resample_days is not None and (
             args.synthetic is not None
             or (args.trace is None and args.trace_format is None)):
-        parser.error('--resample-days needs a trace (--trace PATH or '
-                     '--trace-format huawei-lt)')
+        parser.error('--resample-days needs a trace (--trace PATH)')
     if args.synthetic is not None and args.trace_format is not None:
         parser.error('--synthetic and --trace-format are exclusive')
     if args.fleet and (args.hosts is not None or args.host_size is not None):
@@ -233,9 +214,9 @@ def build_parser(parser):
     work.add_argument('--trace', metavar='PATH',
                       help='CSV of VMs to replay')
     work.add_argument('--trace-format', choices=workload.FORMATS,
-                      help='format of --trace (default: from its header); '
-                           'huawei-lt alone reads ../shared/traces/'
-                           'huawei-east-1-lt.csv from the project root')
+                      help='format of --trace (default: from its '
+                           'header): csv, or huawei-lt for the public '
+                           'Huawei Cloud trace in arrival/lifetime form')
     work.add_argument('--synthetic', type=_positive_int, metavar='N',
                       help='built-in public-cloud-like workload of N VMs')
     work.add_argument('--seed', type=_int, default=workload.DEFAULT_SEED,

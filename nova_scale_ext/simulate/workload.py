@@ -51,9 +51,6 @@ CSV_REQUIRED = ('id', 'vcpus', 'memory_mb', 'disk_gb', 'start_s', 'end_s')
 CSV_OPTIONAL = ('flavor', 'project')
 FORMATS = ('huawei-lt', 'csv')
 
-#: Where the Huawei trace lives, relative to the project root.
-HUAWEI_TRACE = os.path.join('..', 'shared', 'traces', 'huawei-east-1-lt.csv')
-
 
 class WorkloadError(ValueError):
     """A workload file that cannot be read, naming the file, line and

@@ -13,6 +13,7 @@
 
 import json
 import os
+import pathlib
 import subprocess
 import sys
 
@@ -74,6 +75,9 @@ def test_table_on_stdout_and_config_policy(tmp_path):
     (('--fleet', 'does-not-exist.yaml'), 'does-not-exist.yaml'),
     (('--config', 'does-not-exist.conf'), 'does-not-exist.conf'),
     (('--trace-format', 'csv'), 'needs --trace'),
+    # The Huawei trace is a documented input, never a path the package
+    # guesses.
+    (('--trace-format', 'huawei-lt'), 'needs --trace PATH'),
 ])
 def test_bad_arguments_exit_2_with_a_message(args, needle):
     res = _run(*args)
@@ -127,3 +131,14 @@ def test_resampled_trace(tmp_path):
     assert 'resampled' in doc['workload']['name']
     res = _run('--resample-days', '3')
     assert res.returncode == 2 and 'needs a trace' in res.stderr
+
+
+def test_the_package_never_reaches_outside_itself():
+    """No module resolves a path above the installed package (a trace, a
+    sample file): once installed from a wheel such paths mean nothing."""
+    import nova_scale_ext
+    root = pathlib.Path(nova_scale_ext.__file__).parent
+    offenders = [str(path.relative_to(root)) for path in root.rglob('*.py')
+                 if any(marker in path.read_text()
+                        for marker in ("'..'", 'os.pardir', '/traces'))]
+    assert offenders == []
