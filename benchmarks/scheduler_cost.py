@@ -39,7 +39,7 @@ def build_fleet(count, seed):
     from oslo_utils import uuidutils
 
     rng = random.Random(seed)
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     sizes = [(48, 196608), (64, 262144), (96, 393216), (128, 524288)]
     hosts = []
     for i in range(count):

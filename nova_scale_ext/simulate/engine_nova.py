@@ -121,7 +121,7 @@ def host_states(fleet, cell_uuid=None):
 
 
 def _service_time():
-    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
 
 
 def _service(name, host, now):
