@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the Debian packages the tests need (as root; idempotent).
-#   shellcheck                    lint of the DevStack plugin
+#   the shellcheck linter         lint of the shell scripts
 #   libvirt-*, qemu-system-x86    the real-libvirtd tests of the driver shim
 #   libvirt-dev, pkg-config       building libvirt-python
 set -o errexit -o nounset -o pipefail

@@ -9,7 +9,8 @@
 #    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 #    License for the specific language governing permissions and limitations
 #    under the License.
-"""shellcheck and bashate on the DevStack plugin and our stand-ins.
+"""shellcheck and bashate on the DevStack plugin, our stand-ins and the
+project's own shell scripts (tools/, .ci/run).
 
 Without the tools the tests are skipped, saying which tool is missing;
 ``NOVA_SCALE_EXT_REQUIRE_LINT=1`` (set in CI) turns that skip into a failure.
@@ -29,7 +30,10 @@ from tests.devstack import harness
 
 SHELL_FILES = ('devstack/plugin.sh', 'devstack/settings',
                'devstack/lib/nova-scale-ext',
-               'tests/devstack/fake_devstack.sh')
+               'tests/devstack/fake_devstack.sh',
+               *sorted(str(path.relative_to(harness.REPO))
+                       for path in Path(harness.REPO).glob('tools/**/*.sh')),
+               '.ci/run')
 BASHATE_OPTIONS = ('-v', '-iE006', '-eE005,E042')
 
 
