@@ -176,8 +176,11 @@ Relax-NG schema.
 
 Every domain XML the shim produces is validated against ``schema_file``
 before it is defined, because libvirt silently drops elements it does not
-know. Validation also fails, in the same way, when the schema file cannot be
-read.
+know. A tuned XML that cannot be validated, because ``schema_file`` cannot
+be loaded, is never defined either: with ``fallback`` the guest gets Nova's
+XML without the tuning, with ``fail`` the operation fails with an error
+naming the schema file. The driver reports an unusable schema file once,
+when it starts, instead of at each boot.
 
 Related options:
 
@@ -219,7 +222,9 @@ Path of libvirt's Relax-NG schema for domain XML.
 
 The shim validates each domain XML it produces against this schema before
 defining it. Use the schema of the libvirt version running on the host; the
-default path is where libvirt's packages install it.
+default path is where libvirt's packages install it (libvirt0 on Debian and
+Ubuntu, libvirt-libs on RHEL and Fedora). A file that cannot be loaded is
+reported when the driver starts and tried again at each boot.
 
 Related options:
 

@@ -19,7 +19,9 @@ Nova's own method first:
 * ``_get_guest_xml``: every domain XML Nova defines (boot, hard reboot,
   rescue, resize, ...) is tuned by :mod:`.tuning` and validated against
   libvirt's schema; on a schema failure, ``on_invalid_xml`` decides between
-  Nova's untouched XML and failing the operation;
+  Nova's untouched XML and failing the operation; tuned XML that cannot be
+  validated (no usable schema, reported once by ``init_host``) is never
+  defined;
 * ``_get_live_migrate_numa_info`` (destination of a live migration): the
   emulator (and IO) thread pinning Nova sends to the source uses the
   destination's shared CPU set;
@@ -53,12 +55,47 @@ _PINNED_POLICIES = (fields.CPUAllocationPolicy.DEDICATED,
 
 
 class ScaleExtInvalidDomainXML(exception.NovaException):
-    msg_fmt = ("The tuned domain XML of instance %(instance)s does not "
+    msg_fmt = ("The tuned %(what)s of instance %(instance)s does not "
                "validate against libvirt's schema %(schema)s: %(problems)s "
-               "(tunings applied: %(changes)s; set [scale_ext_libvirt] "
-               "on_invalid_xml = fallback, or the flavor extra spec "
-               "scale_ext:on_invalid_xml=fallback, to boot with Nova's XML "
-               "instead)")
+               "(tunings applied: %(changes)s). %(outcome)s")
+
+
+class ScaleExtSchemaUnavailable(exception.NovaException):
+    msg_fmt = ("The tuned %(what)s of instance %(instance)s cannot be "
+               "validated: libvirt's domain schema %(schema)s cannot be "
+               "loaded (%(reason)s). %(outcome)s Install the package that "
+               "ships the schema (%(packages)s) or point [scale_ext_libvirt] "
+               "schema_file at it.")
+
+
+_ON_INVALID_XML = policy.extra_spec_key('on_invalid_xml')
+
+
+def _mode_source(flavor, mode):
+    """Where the ``on_invalid_xml`` value in force comes from."""
+    raw = (flavor.extra_specs or {}).get(_ON_INVALID_XML)
+    if raw is not None and str(raw).strip().lower() == mode:
+        return f'the flavor extra spec {_ON_INVALID_XML}={mode}'
+    return f'[{GROUP}] on_invalid_xml = {mode}'
+
+
+def _outcome(mode, source, migration):
+    """What happens to an XML that did not validate, and the other mode."""
+    if mode == 'fallback':
+        if migration:
+            return (f"With {source}, the live migration goes on with Nova's "
+                    f"XML, without the tuning.")
+        return (f"With {source}, the guest is defined with Nova's domain "
+                f"XML, without the tuning.")
+    what = 'the live migration' if migration else 'the operation'
+    if source.startswith('the flavor'):
+        other = (f"set the flavor's extra spec {_ON_INVALID_XML}=fallback "
+                 f"(it overrides [{GROUP}] on_invalid_xml)")
+    else:
+        other = (f"set [{GROUP}] on_invalid_xml = fallback (or, for one "
+                 f"flavor, its extra spec {_ON_INVALID_XML}=fallback)")
+    return (f"With {source}, {what} fails; to use Nova's XML without the "
+            f"tuning instead, {other}.")
 
 
 def _arg(args, kwargs, index, name):
@@ -149,6 +186,43 @@ class ScaleExtLibvirtDriver(libvirt_driver.LibvirtDriver):
             self._scale_ext_schemas[path] = schema.DomainSchema(path)
         return self._scale_ext_schemas[path]
 
+    def _scale_ext_report_schema(self, exc):
+        """Say once why the schema cannot be used and what happens instead."""
+        if not adapters.once.first(('schema_unavailable', exc.path,
+                                    exc.reason)):
+            return
+        if adapters.config_value(GROUP, 'on_invalid_xml') == 'fail':
+            log, instead = LOG.error, (
+                "with on_invalid_xml = fail, every boot, hard reboot or live "
+                "migration of a guest that would be tuned fails (flavors "
+                f"with {_ON_INVALID_XML}=fallback boot with Nova's XML, "
+                "untuned)")
+        else:
+            log, instead = LOG.warning, (
+                "with on_invalid_xml = fallback, guests boot with Nova's "
+                "domain XML, without the tuning (flavors with "
+                f"{_ON_INVALID_XML}=fail fail to boot)")
+        log("libvirt's domain schema %(schema)s ([%(group)s] schema_file) "
+            "cannot be used: %(reason)s. Tuned domain XML cannot be "
+            "validated, and this driver never defines unvalidated XML: "
+            "%(instead)s. Install the package that ships the schema "
+            "(%(packages)s), or point schema_file at the domain.rng of the "
+            "libvirt on this host. The file is tried again at each boot: "
+            "no restart is needed.",
+            {'schema': exc.path, 'group': GROUP, 'reason': exc.reason,
+             'instead': instead, 'packages': schema.PROVIDED_BY})
+
+    def init_host(self, host):
+        super().init_host(host)
+        sch = self._scale_ext_schema()
+        try:
+            sch.load()
+        except schema.SchemaUnavailable as exc:
+            self._scale_ext_report_schema(exc)
+        else:
+            LOG.info("Tuned domain XML is validated against libvirt's schema "
+                     "%s.", sch.path)
+
     # -- tuning and validation -----------------------------------------------
 
     def _scale_ext_tune(self, instance, xml, migration=False):
@@ -160,28 +234,38 @@ class ScaleExtLibvirtDriver(libvirt_driver.LibvirtDriver):
         changes = tune(dom, cpus, pol)
         if not changes:
             return xml
-        tuned = tuning.to_string(dom)
+        what = 'live migration XML' if migration else 'domain XML'
+        mode = pol.on_invalid_xml
+        outcome = _outcome(mode, _mode_source(instance.flavor, mode),
+                           migration)
         sch = self._scale_ext_schema()
         try:
             problems = sch.problems(dom)
         except schema.SchemaUnavailable as exc:
-            problems = [schema.Problem('-', 0, str(exc))]
-        what = 'live migration XML' if migration else 'domain XML'
+            self._scale_ext_report_schema(exc)
+            if mode == 'fail':
+                raise ScaleExtSchemaUnavailable(
+                    what=what, instance=instance.uuid, schema=exc.path,
+                    reason=exc.reason, outcome=outcome,
+                    packages=schema.PROVIDED_BY) from exc
+            LOG.debug("Not tuning the %(what)s: libvirt's domain schema "
+                      "%(schema)s cannot be loaded; using Nova's XML.",
+                      {'what': what, 'schema': exc.path}, instance=instance)
+            return xml
         if not problems:
             LOG.info("Tuned the %(what)s of this %(cls)s guest: "
                      "%(changes)s", {'what': what,
                                      'cls': tuning.guest_class(dom, cpus),
                                      'changes': ', '.join(changes)},
                      instance=instance)
-            return tuned
+            return tuning.to_string(dom)
         error = ScaleExtInvalidDomainXML(
-            instance=instance.uuid, schema=sch.path,
-            problems=schema.describe(problems), changes=', '.join(changes))
-        if pol.on_invalid_xml == 'fail':
-            LOG.error("%s", error, instance=instance)
+            what=what, instance=instance.uuid, schema=sch.path,
+            problems=schema.describe(problems), changes=', '.join(changes),
+            outcome=outcome)
+        LOG.error("%s", error, instance=instance)
+        if mode == 'fail':
             raise error
-        LOG.error("%(error)s. Using Nova's %(what)s without the tuning.",
-                  {'error': error, 'what': what}, instance=instance)
         return xml
 
     def _get_guest_xml(self, *args, **kwargs):

@@ -24,6 +24,11 @@ from lxml import etree
 
 DEFAULT_SCHEMA = '/usr/share/libvirt/schemas/domain.rng'
 
+#: The packages that install libvirt's schemas (/usr/share/libvirt/schemas).
+PROVIDED_BY = ('libvirt0 on Debian and Ubuntu, installed with '
+               'libvirt-daemon or libvirt-clients; libvirt-libs on RHEL and '
+               'Fedora')
+
 
 @dataclasses.dataclass(frozen=True)
 class Problem:
@@ -40,6 +45,12 @@ class Problem:
 class SchemaUnavailable(Exception):
     """The schema file cannot be read or compiled."""
 
+    def __init__(self, path, reason):
+        super().__init__(
+            f'cannot load the libvirt domain schema {path}: {reason}')
+        self.path = path
+        self.reason = reason
+
 
 class DomainSchema:
     """libvirt's domain schema, compiled once on first use.
@@ -53,14 +64,21 @@ class DomainSchema:
         self._relaxng = None
         self._lock = threading.Lock()
 
+    def load(self):
+        """Compile the schema now, if not done yet.
+
+        A schema that fails is tried again at the next call, so a schema
+        installed later is picked up.
+
+        :raises SchemaUnavailable: the file cannot be read, is not XML or is
+            not a Relax-NG schema.
+        """
+        with self._lock:
+            self._load()
+
     def _load(self):
         if self._relaxng is None:
-            try:
-                self._relaxng = etree.RelaxNG(etree.parse(self.path))
-            except (OSError, etree.LxmlError) as exc:
-                raise SchemaUnavailable(
-                    f'cannot load the libvirt domain schema {self.path}: '
-                    f'{exc}') from exc
+            self._relaxng = _compile(self.path)
         return self._relaxng
 
     def problems(self, xml):
@@ -92,6 +110,21 @@ class DomainSchema:
                 culprit.sourceline or 0,
                 f'not allowed by the schema: {_start_tag(culprit)}'))
         return problems
+
+
+def _compile(path):
+    try:
+        # lxml's own message repeats the path; open() says why plainly.
+        with open(path, 'rb'):
+            pass
+        return etree.RelaxNG(etree.parse(path))
+    except OSError as exc:
+        raise SchemaUnavailable(path, exc.strerror or str(exc)) from exc
+    except etree.XMLSyntaxError as exc:
+        raise SchemaUnavailable(path, f'not well-formed XML: {exc}') from exc
+    except etree.LxmlError as exc:
+        raise SchemaUnavailable(
+            path, f'not a usable Relax-NG schema: {exc}') from exc
 
 
 def _culprit(relaxng, doc, max_elements=2000):

@@ -28,7 +28,7 @@ from nova.virt.libvirt import migration
 from oslo_config import cfg
 from oslo_config import fixture as cfg_fixture
 
-from nova_scale_ext.virt import driver, schema, tuning
+from nova_scale_ext.virt import driver, tuning
 from tests.virt import domains
 
 UUID = '8c4c78b7-0150-44a4-a35b-15890bf6672f'
@@ -75,51 +75,172 @@ def _tune_adding_turbo(orig):
     return tune
 
 
-@domains.needs_schema
-def test_invalid_tuned_xml_falls_back_to_novas_xml(conf, caplog):
-    drv = make_driver()
-    nova_xml = domains.domain()
-    with mock.patch.object(driver.tuning, 'tune_domain',
-                           _tune_adding_turbo(tuning.tune_domain)), \
-            caplog.at_level(logging.ERROR):
-        xml = drv._scale_ext_tune(make_instance(), nova_xml)
-    assert xml == nova_xml
-    [record] = [r for r in caplog.records if r.levelno == logging.ERROR]
-    text = record.getMessage()
-    assert UUID in text
-    assert '/domain/devices/turbo' in text
-    assert "Using Nova's domain XML without the tuning" in text
+@pytest.fixture
+def any_xml_schema(conf, tmp_path):
+    """``schema_file`` is a schema every domain XML passes."""
+    conf.config(group='scale_ext_libvirt',
+                schema_file=domains.write_schema(tmp_path))
 
 
-@domains.needs_schema
-def test_invalid_tuned_xml_fails_the_boot_when_the_flavor_says_so(conf):
-    drv = make_driver()
-    inst = make_instance({'scale_ext:on_invalid_xml': 'fail'})
+@pytest.fixture
+def no_turbo_schema(conf, tmp_path):
+    """``schema_file`` refuses the ``<turbo>`` of ``_tune_adding_turbo``."""
+    conf.config(group='scale_ext_libvirt', schema_file=domains.write_schema(
+        tmp_path, domains.NO_TURBO_RNG))
+
+
+def _tune_invalid(drv, inst):
     with mock.patch.object(driver.tuning, 'tune_domain',
                            _tune_adding_turbo(tuning.tune_domain)):
-        with pytest.raises(driver.ScaleExtInvalidDomainXML) as info:
-            drv._scale_ext_tune(inst, domains.domain())
+        return drv._scale_ext_tune(inst, domains.domain())
+
+
+def _errors(caplog):
+    return [r.getMessage() for r in caplog.records
+            if r.levelno >= logging.ERROR]
+
+
+def test_invalid_tuned_xml_falls_back_to_novas_xml(no_turbo_schema, caplog):
+    with caplog.at_level(logging.ERROR):
+        xml = _tune_invalid(make_driver(), make_instance())
+    assert xml == domains.domain()
+    [text] = _errors(caplog)
+    assert UUID in text
+    assert '/domain/devices/turbo' in text
+    assert ('With [scale_ext_libvirt] on_invalid_xml = fallback, the guest '
+            "is defined with Nova's domain XML, without the tuning.") in text
+    assert 'set [scale_ext_libvirt] on_invalid_xml' not in text
+    assert 'scale_ext:on_invalid_xml=fallback' not in text
+
+
+def test_invalid_tuned_xml_fails_the_boot_when_the_flavor_says_so(
+        no_turbo_schema):
+    inst = make_instance({'scale_ext:on_invalid_xml': 'fail'})
+    with pytest.raises(driver.ScaleExtInvalidDomainXML) as info:
+        _tune_invalid(make_driver(), inst)
     message = str(info.value)
     assert UUID in message
     assert '/domain/devices/turbo' in message
-    assert 'on_invalid_xml = fallback' in message
+    # The mode in force, where it comes from, and only the other mode.
+    assert ('With the flavor extra spec scale_ext:on_invalid_xml=fail, the '
+            'operation fails') in message
+    assert "set the flavor's extra spec scale_ext:on_invalid_xml=fallback" \
+        in message
+    assert 'on_invalid_xml = fallback' not in message
 
 
-def test_unreadable_schema_is_a_validation_failure(conf, tmp_path, caplog):
-    conf.config(group='scale_ext_libvirt',
-                schema_file=str(tmp_path / 'missing.rng'))
+def test_invalid_tuned_xml_fails_the_boot_when_configured(conf,
+                                                          no_turbo_schema):
+    conf.config(group='scale_ext_libvirt', on_invalid_xml='fail')
+    with pytest.raises(driver.ScaleExtInvalidDomainXML) as info:
+        _tune_invalid(make_driver(), make_instance())
+    message = str(info.value)
+    assert ('With [scale_ext_libvirt] on_invalid_xml = fail, the operation '
+            "fails; to use Nova's XML without the tuning instead, set "
+            '[scale_ext_libvirt] on_invalid_xml = fallback (or, for one '
+            'flavor, its extra spec scale_ext:on_invalid_xml=fallback).') \
+        in message
+    # A flavor can still choose Nova's XML: no error raised, none suggested.
+    inst = make_instance({'scale_ext:on_invalid_xml': 'fallback'})
+    assert _tune_invalid(make_driver(), inst) == domains.domain()
+
+
+def _unusable_schema(tmp_path, kind):
+    """A ``schema_file`` that cannot be used, and the reason it gives."""
+    path = tmp_path / 'domain.rng'
+    if kind == 'directory':
+        path.mkdir()
+        return path, 'Is a directory'
+    if kind == 'garbage':
+        path.write_text('this is not a schema')
+        return path, 'not well-formed XML'
+    return path, 'No such file or directory'
+
+
+@pytest.mark.parametrize('kind', ['missing', 'directory', 'garbage'])
+def test_unusable_schema_is_reported_once_at_start(conf, tmp_path, caplog,
+                                                   kind):
+    path, reason = _unusable_schema(tmp_path, kind)
+    conf.config(group='scale_ext_libvirt', schema_file=str(path))
     drv = make_driver()
+    with mock.patch.object(libvirt_driver.LibvirtDriver,
+                           'init_host') as novas, \
+            caplog.at_level(logging.DEBUG, logger=driver.__name__):
+        drv.init_host('compute1')
+        novas.assert_called_once_with('compute1')
+        [start] = [r for r in caplog.records if r.levelno >= logging.INFO]
+        caplog.clear()
+        # Boots afterwards: Nova's XML, no "invalid XML" error, no repeat.
+        for _ in range(3):
+            nova_xml = domains.domain(pinned=True)
+            assert drv._scale_ext_tune(make_instance(), nova_xml) == nova_xml
+    assert start.levelno == logging.WARNING
+    text = start.getMessage()
+    assert f"libvirt's domain schema {path} ([scale_ext_libvirt] " \
+        f"schema_file) cannot be used: {reason}" in text
+    assert 'libvirt0 on Debian and Ubuntu' in text
+    assert 'libvirt-libs on RHEL' in text
+    assert ("with on_invalid_xml = fallback, guests boot with Nova's domain "
+            "XML, without the tuning") in text
+    assert [r.levelno for r in caplog.records] == [logging.DEBUG] * 3
+    assert 'does not validate' not in caplog.text
+
+
+def test_unusable_schema_fails_tuned_boots_in_fail_mode(conf, tmp_path,
+                                                        caplog):
+    path = tmp_path / 'missing.rng'
+    conf.config(group='scale_ext_libvirt', schema_file=str(path),
+                on_invalid_xml='fail')
+    drv = make_driver()
+    with mock.patch.object(libvirt_driver.LibvirtDriver, 'init_host'):
+        drv.init_host('compute1')
+    [start] = _errors(caplog)
+    assert 'with on_invalid_xml = fail, every boot' in start
+    caplog.clear()
+    for _ in range(2):
+        with pytest.raises(driver.ScaleExtSchemaUnavailable) as info:
+            drv._scale_ext_tune(make_instance(), domains.domain())
+        message = str(info.value)
+        assert not isinstance(info.value, driver.ScaleExtInvalidDomainXML)
+        assert (f"libvirt's domain schema {path} cannot be loaded (No such "
+                f"file or directory)") in message
+        assert 'With [scale_ext_libvirt] on_invalid_xml = fail' in message
+        assert 'libvirt0 on Debian and Ubuntu' in message
+        assert 'does not validate' not in message
+    assert _errors(caplog) == []  # reported at start, raised to Nova
+    # A flavor that asks for Nova's XML still boots, untuned.
+    inst = make_instance({'scale_ext:on_invalid_xml': 'fallback'})
+    assert drv._scale_ext_tune(inst, domains.domain()) == domains.domain()
+
+
+def test_schema_installed_after_start_is_used_without_a_restart(
+        conf, tmp_path, caplog):
+    conf.config(group='scale_ext_libvirt',
+                schema_file=str(tmp_path / 'domain.rng'))
+    drv = make_driver()
+    with mock.patch.object(libvirt_driver.LibvirtDriver, 'init_host'):
+        drv.init_host('compute1')
     nova_xml = domains.domain()
     assert drv._scale_ext_tune(make_instance(), nova_xml) == nova_xml
-    assert 'cannot load the libvirt domain schema' in caplog.text
-    conf.config(group='scale_ext_libvirt', on_invalid_xml='fail')
-    with pytest.raises(driver.ScaleExtInvalidDomainXML,
-                       match='missing.rng'):
-        drv._scale_ext_tune(make_instance(), nova_xml)
+    domains.write_schema(tmp_path)
+    with caplog.at_level(logging.INFO):
+        tuned = drv._scale_ext_tune(make_instance(), nova_xml)
+    assert tuning.parse(tuned).find('./devices/memballoon').get(
+        'freePageReporting') == 'on'
+    assert "Tuned the domain XML of this shared guest" in caplog.text
 
 
-@domains.needs_schema
-def test_get_guest_xml_tunes_what_nova_renders(conf):
+def test_usable_schema_is_named_at_start(conf, any_xml_schema, caplog):
+    drv = make_driver()
+    with mock.patch.object(libvirt_driver.LibvirtDriver, 'init_host'), \
+            caplog.at_level(logging.INFO):
+        drv.init_host('compute1')
+    path = cfg.CONF.scale_ext_libvirt.schema_file
+    assert [r.getMessage() for r in caplog.records] == [
+        f"Tuned domain XML is validated against libvirt's schema {path}."]
+
+
+def test_get_guest_xml_tunes_what_nova_renders(conf, any_xml_schema):
     conf.config(group='compute', cpu_shared_set='0-1',
                 cpu_dedicated_set='2-7')
     drv = make_driver()
@@ -176,7 +297,9 @@ def test_destination_keeps_novas_pins_when_the_flavor_opts_out(conf):
     assert info.emulator_pins == {4, 5}
 
 
-def test_live_migration_xml_keeps_the_tuning(conf):
+def _migrate(conf):
+    """Live-migrate a pinned, hugepage-backed guest through the source's
+    shim; the XML libvirt receives."""
     inst = make_instance({'hw:cpu_policy': 'dedicated',
                           'hw:mem_page_size': 'large'}, {0: 6, 1: 7})
     info = _destination_numa_info(conf, inst.flavor, inst.numa_topology)
@@ -199,9 +322,12 @@ def test_live_migration_xml_keeps_the_tuning(conf):
                            '_live_migration_operation', novas_operation):
         src._live_migration_operation('ctx', inst, 'dest', False,
                                       migrate_data, guest, [])
-
-    sent = tuning.parse(guest.migrate.call_args.kwargs['destination_xml'])
     assert guest.migrate.call_args.args == ('qemu+tcp://dest/system',)
+    return tuning.parse(guest.migrate.call_args.kwargs['destination_xml'])
+
+
+def test_live_migration_xml_keeps_the_tuning(conf, any_xml_schema):
+    sent = _migrate(conf)
     # Nova's pinning for the destination...
     assert [p.get('cpuset') for p in sent.findall('./cputune/vcpupin')] == \
         ['4', '5']
@@ -215,8 +341,14 @@ def test_live_migration_xml_keeps_the_tuning(conf):
     assert sent.find('./devices/memballoon').get('model') == 'none'
     assert sent.find('./features/kvm/hint-dedicated').get('state') == 'on'
     assert sent.find('./devices/disk/driver').get('iothread') == '1'
-    if domains.os.path.exists(schema.DEFAULT_SCHEMA):
-        assert schema.DomainSchema().problems(sent) == []
+
+
+def test_live_migration_xml_is_valid_for_libvirt(conf, libvirt_schema):
+    conf.config(group='scale_ext_libvirt', schema_file=libvirt_schema.path,
+                on_invalid_xml='fail')
+    sent = _migrate(conf)
+    assert sent.find('./cputune/emulatorpin').get('cpuset') == '2-3'
+    assert libvirt_schema.problems(sent) == []
 
 
 def test_migration_retune_restores_nosharepages():

@@ -15,11 +15,11 @@ Nova loads ``compute_driver = scale_ext.ScaleExtLibvirtDriver`` with its own
 ``load_compute_driver``; servers of pinned, hugepage-backed and shared
 flavors are booted through the REST API, and the domain XML the driver hands
 to libvirt is captured from ``_get_guest_xml`` (fakelibvirt's ``XMLDesc``
-drops ``<memoryBacking>``) and checked against libvirt's schema when it is
+drops ``<memoryBacking>``). The tuning is checked against a schema that
+accepts any XML, so it runs everywhere; ``LibvirtSchemaFunctionalTest``
+boots the same guests against libvirt's own schema, which needs libvirt
 installed.
 """
-
-import os
 
 import fixtures
 import pytest
@@ -32,6 +32,7 @@ from nova.tests.functional.libvirt import base
 
 from nova_scale_ext.virt import driver as scale_driver
 from nova_scale_ext.virt import schema, tuning
+from tests.virt import domains
 
 pytestmark = pytest.mark.functional
 CONF = nova_conf.CONF
@@ -42,10 +43,16 @@ DEDICATED_SET = '2-7'
 HUGE_PAGES = 1024  # of 2 MiB: a 2 GiB pool
 
 
-class ScaleExtLibvirtFunctionalTest(base.ServersTestBase):
+class _ShimTestBase(base.ServersTestBase):
+    """A compute with the shim; any schema failure fails the boot."""
+
     ADMIN_API = True
     microversion = 'latest'
     ADDITIONAL_FILTERS = ['NUMATopologyFilter']
+
+    def _schema_file(self):
+        """``[scale_ext_libvirt] schema_file`` of the compute."""
+        raise NotImplementedError
 
     def setUp(self):
         self.xmls = {}
@@ -62,6 +69,8 @@ class ScaleExtLibvirtFunctionalTest(base.ServersTestBase):
         super().setUp()
         self.flags(cpu_shared_set=SHARED_SET,
                    cpu_dedicated_set=DEDICATED_SET, group='compute')
+        self.flags(schema_file=self._schema_file(), on_invalid_xml='fail',
+                   group='scale_ext_libvirt')
         host_info = fakelibvirt.HostInfo(
             cpu_nodes=1, cpu_sockets=1, cpu_cores=4, cpu_threads=2,
             kB_mem=16 * 1024 * 1024)
@@ -88,10 +97,14 @@ class ScaleExtLibvirtFunctionalTest(base.ServersTestBase):
         return objects.Instance.get_by_uuid(
             nova_context.get_admin_context(), server['id'])
 
-    def _assert_schema_valid(self, dom):
-        if not os.path.exists(schema.DEFAULT_SCHEMA):
-            return  # libvirt's schema is not installed here
-        self.assertEqual([], schema.DomainSchema().problems(dom))
+
+
+class ScaleExtLibvirtFunctionalTest(_ShimTestBase):
+
+    def _schema_file(self):
+        # These tests are about the tuning: any XML validates.
+        return domains.write_schema(
+            self.useFixture(fixtures.TempDir()).path)
 
     def test_nova_loads_the_shim(self):
         self.assertIsInstance(self.compute.driver,
@@ -132,7 +145,6 @@ class ScaleExtLibvirtFunctionalTest(base.ServersTestBase):
                 'on', dom.find(f'./features/kvm/{name}').get('state'))
         # Not hugepage-backed, pinned: Nova's balloon stays as it is.
         self.assertIsNone(dom.find('./memoryBacking/nosharepages'))
-        self._assert_schema_valid(dom)
 
     def test_hugepage_guest(self):
         server, dom = self._boot({'hw:mem_page_size': '2MB'})
@@ -146,7 +158,6 @@ class ScaleExtLibvirtFunctionalTest(base.ServersTestBase):
         self.assertEqual(['none'], [b.get('model') for b in balloons])
         # Shared vCPUs: no halt-polling, no emulator pinning by the shim.
         self.assertIsNone(dom.find('./features/kvm/hint-dedicated'))
-        self._assert_schema_valid(dom)
 
     def test_pinned_hugepage_guest_large(self):
         server, dom = self._boot({'hw:cpu_policy': 'dedicated',
@@ -159,7 +170,6 @@ class ScaleExtLibvirtFunctionalTest(base.ServersTestBase):
                          dom.find('./cputune/emulatorpin').get('cpuset'))
         self.assertEqual(
             'on', dom.find('./features/kvm/poll-control').get('state'))
-        self._assert_schema_valid(dom)
 
     def test_shared_guest(self):
         server, dom = self._boot({})
@@ -170,7 +180,6 @@ class ScaleExtLibvirtFunctionalTest(base.ServersTestBase):
         self.assertIsNone(dom.find('./memoryBacking/hugepages'))
         self.assertIsNone(dom.find('./cputune/emulatorpin'))
         self.assertIsNone(dom.find('./features/kvm/hint-dedicated'))
-        self._assert_schema_valid(dom)
 
     def test_flavor_extra_spec_turns_a_tuning_off(self):
         server, dom = self._boot({'hw:cpu_policy': 'dedicated',
@@ -196,3 +205,23 @@ class ScaleExtLibvirtFunctionalTest(base.ServersTestBase):
         pool_mb = HUGE_PAGES * 2
         self.assertEqual(CONF.reserved_host_memory_mb + pool_mb,
                          memory['reserved'])
+
+
+@pytest.mark.usefixtures('libvirt_schema')
+class LibvirtSchemaFunctionalTest(_ShimTestBase):
+    """What the shim makes of Nova's XML is valid for the libvirt installed
+    here: with ``on_invalid_xml = fail`` a boot would fail otherwise."""
+
+    def _schema_file(self):
+        return schema.DEFAULT_SCHEMA
+
+    def test_tuned_guests_validate_against_libvirts_schema(self):
+        libvirt_schema = schema.DomainSchema()
+        for extra_spec, tuned in [
+                ({'hw:cpu_policy': 'dedicated', 'hw:mem_page_size': '2MB'},
+                 './cputune/emulatorpin'),
+                ({}, './devices/memballoon[@freePageReporting="on"]')]:
+            server, dom = self._boot(extra_spec)
+            self.assertEqual('ACTIVE', server['status'])
+            self.assertIsNotNone(dom.find(tuned))
+            self.assertEqual([], libvirt_schema.problems(dom))

@@ -44,6 +44,7 @@ from oslo_config import fixture as cfg_fixture
 
 from nova_scale_ext.virt import schema, tuning
 from tests import kvm_probe
+from tests.requirements import unavailable
 
 pytestmark = pytest.mark.libvirtd
 
@@ -52,17 +53,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 START_LIBVIRTD = os.path.join(ROOT, 'tools', 'start-libvirtd.sh')
 URI = 'qemu:///system'
-REQUIRE_ENV = 'NOVA_SCALE_EXT_REQUIRE_LIBVIRT'
 GUEST_MB = 128
 PAGE_KIB = 2048
-
-
-def unavailable(reason):
-    """Skip, or fail when the environment requires a real libvirtd."""
-    if os.environ.get(REQUIRE_ENV) == '1':
-        pytest.fail(f'{reason} (and {REQUIRE_ENV}=1 requires a real '
-                    f'libvirtd)', pytrace=False)
-    pytest.skip(reason)
+#: How to get a machine where these tests run.
+PREPARE = ('as root, `bash tools/test.sh` installs and starts what they '
+           'need (libvirt-daemon, libvirt-clients, libvirt-dev, pkg-config, '
+           'qemu-system-x86, libvirt-python, libvirtd with huge pages)')
 
 
 def _free_hugepages(node):
@@ -90,24 +86,33 @@ def conn():
     try:
         import libvirt
     except ImportError:
-        unavailable('libvirt-python is not installed (it needs libvirt-dev '
-                    'and pkg-config to build)')
+        libvirt = None
+    if libvirt is None:
+        unavailable('libvirt-python is not installed',
+                    'it builds from source with libvirt-dev and pkg-config: '
+                    'install those, then run `bash tools/setup-venv.sh test`; '
+                    'or ' + PREPARE)
     if os.geteuid() != 0:
-        unavailable('starting libvirtd and reserving huge pages needs root')
+        unavailable('starting libvirtd and reserving huge pages needs root',
+                    'run the tests as root')
     if not shutil.which('libvirtd'):
-        unavailable('libvirtd is not installed (Debian: libvirt-daemon, '
-                    'libvirt-clients, qemu-system-x86)')
+        unavailable('libvirtd is not installed',
+                    'Debian: apt-get install libvirt-daemon libvirt-clients '
+                    'qemu-system-x86; or ' + PREPARE)
     try:
         subprocess.run([START_LIBVIRTD], check=True, timeout=90,
                        capture_output=True, text=True)
     except subprocess.CalledProcessError as exc:
-        unavailable(f'tools/start-libvirtd.sh failed: {exc.stderr.strip()}')
+        unavailable(f'tools/start-libvirtd.sh failed: {exc.stderr.strip()}',
+                    'run it by hand to see why')
     except subprocess.TimeoutExpired:
-        unavailable('tools/start-libvirtd.sh did not finish within 90 s')
+        unavailable('tools/start-libvirtd.sh did not finish within 90 s',
+                    'run it by hand to see why')
     try:
         connection = libvirt.open(URI)
     except libvirt.libvirtError as exc:
-        unavailable(f'cannot connect to {URI}: {exc}')
+        unavailable(f'cannot connect to {URI}: {exc}',
+                    'start libvirtd with `bash tools/start-libvirtd.sh`')
     yield connection
     connection.close()
 
@@ -130,11 +135,13 @@ class Guest:
     def __init__(self, conn, nova_config, workdir):
         cpus = _cell0_cpus(conn)
         if len(cpus) < 2:
-            unavailable(f'host NUMA cell 0 has {len(cpus)} usable CPU(s); '
-                        f'a shared and a dedicated CPU are needed')
+            unavailable(f'host NUMA cell 0 has {len(cpus)} usable CPU(s)',
+                        'a shared and a dedicated CPU are needed')
         if _free_hugepages(0) * PAGE_KIB < GUEST_MB * 1024:
             unavailable(f'fewer than {GUEST_MB} MiB of free 2 MiB huge pages '
-                        f'on NUMA node 0')
+                        f'on NUMA node 0',
+                        'free some, or reserve more with '
+                        'NOVA_SCALE_EXT_HUGEPAGES (tools/start-libvirtd.sh)')
         self.shared, self.dedicated = cpus[0], cpus[-1]
         # KVM with Nova's default CPU mode (host-model) if a guest starts
         self.virt_type = ('kvm' if kvm_probe.kvm_boots('host-model', URI)

@@ -25,11 +25,6 @@ MIXED = tuning.GuestCPUs(pinned=True, all_pinned=False, shared_cpus=SHARED)
 FLOATING = tuning.GuestCPUs(shared_cpus=SHARED)
 
 
-@pytest.fixture(scope='module')
-def domain_schema():
-    return schema.DomainSchema()
-
-
 def tuned(xml, cpus, policy=POLICY):
     dom = tuning.parse(xml)
     changes = tuning.tune_domain(dom, cpus, policy)
@@ -161,17 +156,16 @@ def test_tuning_is_idempotent(hugepages, pinned, cpus):
     assert tuning.tune_domain(dom, cpus, POLICY) == []
 
 
-@domains.needs_schema
 @pytest.mark.parametrize('virt_type', ['kvm', 'qemu'])
 @pytest.mark.parametrize('hugepages, pinned, cpus', [
     (False, True, PINNED), (False, True, MIXED), (True, False, FLOATING),
     (True, True, PINNED), (False, False, FLOATING)])
-def test_tuned_domains_validate(domain_schema, virt_type, hugepages, pinned,
+def test_tuned_domains_validate(libvirt_schema, virt_type, hugepages, pinned,
                                 cpus):
     xml = domains.domain(virt_type, hugepages=hugepages, pinned=pinned)
-    assert domain_schema.problems(xml) == []  # the input is valid...
+    assert libvirt_schema.problems(xml) == []  # the input is valid...
     dom, _ = tuned(xml, cpus)
-    assert domain_schema.problems(dom) == []  # ...and so is the output
+    assert libvirt_schema.problems(dom) == []  # ...and so is the output
 
 
 def test_guest_class():
@@ -225,11 +219,10 @@ def test_guest_cpus_from_nova_topology():
 
 # -- schema validation -------------------------------------------------------
 
-@domains.needs_schema
-def test_schema_names_an_unknown_element(domain_schema):
+def test_schema_names_an_unknown_element(libvirt_schema):
     xml = domains.domain().replace('<serial type="pty"/>',
                                    '<serial type="pty"/><turbo mode="on"/>')
-    problems = domain_schema.problems(xml)
+    problems = libvirt_schema.problems(xml)
     assert problems
     assert problems[0].element == '/domain/devices/turbo'
     assert 'turbo mode="on"' in problems[0].message
@@ -237,20 +230,18 @@ def test_schema_names_an_unknown_element(domain_schema):
     assert '/domain/devices/turbo' in schema.describe(problems)
 
 
-@domains.needs_schema
-def test_schema_names_a_bad_attribute_value(domain_schema):
+def test_schema_names_a_bad_attribute_value(libvirt_schema):
     dom, _ = tuned(domains.domain(), FLOATING)
     dom.find('./devices/memballoon').set('freePageReporting', 'sometimes')
-    problems = domain_schema.problems(dom)
+    problems = libvirt_schema.problems(dom)
     assert problems[0].element == '/domain/devices/memballoon'
     assert 'freePageReporting="sometimes"' in problems[0].message
 
 
-@domains.needs_schema
-def test_schema_refuses_a_misplaced_element(domain_schema):
+def test_schema_refuses_a_misplaced_element(libvirt_schema):
     dom = tuning.parse(domains.domain())
     dom.find('./devices').append(tuning.parse('<nosharepages/>'))
-    problems = domain_schema.problems(dom)
+    problems = libvirt_schema.problems(dom)
     assert problems[0].element == '/domain/devices/nosharepages'
 
 
@@ -266,6 +257,33 @@ def test_missing_schema_is_an_error_not_a_pass(tmp_path):
     missing = tmp_path / 'domain.rng'
     with pytest.raises(schema.SchemaUnavailable, match=str(missing)):
         schema.DomainSchema(str(missing)).problems(domains.domain())
+
+
+@pytest.mark.parametrize('name, content, reason', [
+    ('missing.rng', None, 'No such file or directory'),
+    ('a-directory', 'dir', 'Is a directory'),
+    ('garbage.rng', 'not XML <<', 'not well-formed XML'),
+    ('foo.rng', '<foo/>', 'not a usable Relax-NG schema'),
+])
+def test_unusable_schema_says_why(tmp_path, name, content, reason):
+    path = tmp_path / name
+    if content == 'dir':
+        path.mkdir()
+    elif content is not None:
+        path.write_text(content)
+    with pytest.raises(schema.SchemaUnavailable) as info:
+        schema.DomainSchema(str(path)).load()
+    assert info.value.path == str(path)
+    assert info.value.reason.startswith(reason)
+    assert str(path) in str(info.value)
+
+
+def test_schema_installed_later_is_picked_up(tmp_path):
+    sch = schema.DomainSchema(str(tmp_path / 'domain.rng'))
+    with pytest.raises(schema.SchemaUnavailable):
+        sch.load()
+    domains.write_schema(tmp_path, domains.NO_TURBO_RNG)
+    assert sch.problems(domains.domain()) == []
 
 
 def test_describe_limits_the_list():
