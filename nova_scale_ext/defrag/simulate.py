@@ -1,0 +1,318 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+"""Consolidation inside a simulator replay (a prototype of
+``simulate --defrag MODE``).
+
+Modes (:func:`parse_mode`):
+
+``on-rejection[:M]``
+    When a VM fits no host, plan ``room`` for one instance of its shape
+    (at most ``M`` migrations, default 16), apply the moves, and ask the
+    policy again: what an automation that retries a failed boot after
+    making room would get.
+``periodic:EVERY[:M]``
+    Every ``EVERY`` of trace time (``6h``, ``30m``, ``600s``), a
+    ``free-hosts`` pass of at most ``M`` migrations (default 8).
+``keeper:EVERY:K[:M]``
+    Every ``EVERY``, make sure ``K`` instances of each protected shape
+    (``large_slot_flavors``; or ``VCPUSxMEMORY_MB=K,...`` for shapes of
+    one's own) fit, with at most ``M`` migrations a pass (default 8); a
+    pass that cannot restore them all moves nothing. What ``defrag keep
+    --room FLAVOR:K --every EVERY`` does in a cloud.
+
+The ledger becomes a :class:`~.cluster.Cluster` of the VMs alive at that
+moment (arrays only, no snapshot objects); the planner's moves are
+applied to the ledger and reported to the policy's chooser like any other
+change of a host. Nothing here imports Nova.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import time
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from nova_scale_ext.defrag import planner, plans
+from nova_scale_ext.defrag.cluster import Cluster
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+MODES = ('on-rejection', 'periodic', 'keeper')
+_UNITS = {'s': 1.0, 'm': 60.0, 'h': 3600.0, 'd': 86400.0}
+
+
+class ModeError(ValueError):
+    """A ``--defrag`` value that cannot be read."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Mode:
+    """A consolidation mode and its settings."""
+
+    kind: str
+    every_s: float = 0.0
+    budget: plans.Budget = plans.Budget()
+    shapes: tuple[plans.RoomTarget, ...] = ()
+    text: str = ''
+    #: apply a plan that does not reach its goal (the best partial plan)
+    partial: bool = True
+    #: keeper: keep this share of the fleet's free capacity in slots
+    share: float = 0.0
+
+
+def _duration(text: str, where: str) -> float:
+    match = re.fullmatch(r'(\d+(?:\.\d+)?)([smhd]?)', text.strip())
+    if not match or float(match[1]) <= 0:
+        raise ModeError(f'{where}: expected a duration such as 10m, 6h or '
+                        f'600s, got {text!r}')
+    return float(match[1]) * _UNITS[match[2] or 's']
+
+
+def _count(text: str, where: str) -> int:
+    if not text.strip().isdigit():
+        raise ModeError(f'{where}: expected a whole number, got {text!r}')
+    return int(text)
+
+
+def _keep(text: str, shapes: Sequence[str],
+          where: str) -> tuple[plans.RoomTarget, ...]:
+    """``K`` (each of ``shapes``) or ``VCPUSxMEMORY_MB=K,...``."""
+    if text.endswith('%'):
+        text = '0'
+    if '=' not in text:
+        if not shapes:
+            raise ModeError(f'{where}: no shape to keep room for (set '
+                            'large_slot_flavors, or give VCPUSxMEMORY_MB=K)')
+        keep = _count(text, where)
+        return tuple(plans.RoomTarget.from_shape(s, keep) for s in shapes)
+    out = []
+    for item in text.split(','):
+        shape, _, count = item.partition('=')
+        try:
+            out.append(plans.RoomTarget.from_shape(
+                shape.replace('x', ':'), _count(count, where)))
+        except plans.PlanError:
+            raise ModeError(f'{where}: {item!r}: expected VCPUSxMEMORY_MB=K'
+                            ', for example 32x65536=4') from None
+    return tuple(out)
+
+
+def parse_mode(text: str, shapes: Sequence[str] = ()) -> Mode:
+    """A mode from ``--defrag`` text (see the module docstring);
+    ``shapes`` are the ``large_slot_flavors`` a keeper protects."""
+    parts = text.strip().split(':')
+    kind, args = parts[0], parts[1:]
+    where = f'--defrag {text}'
+    if kind == 'on-rejection':
+        if len(args) > 1:
+            raise ModeError(f'{where}: expected on-rejection[:MIGRATIONS]')
+        m = _count(args[0], where) if args else 16
+        return Mode(kind, budget=plans.Budget(max_migrations=m), text=text)
+    if kind == 'periodic':
+        if not 1 <= len(args) <= 2:
+            raise ModeError(f'{where}: expected periodic:EVERY[:MIGRATIONS]')
+        m = _count(args[1], where) if len(args) > 1 else 8
+        return Mode(kind, _duration(args[0], where),
+                    budget=plans.Budget(max_migrations=m), text=text)
+    if kind == 'keeper':
+        if not 2 <= len(args) <= 3:
+            raise ModeError(f'{where}: expected keeper:EVERY:K[:MIGRATIONS]')
+        m = _count(args[2], where) if len(args) > 2 else 8
+        share = 0.0
+        if args[1].endswith('%'):
+            share = _count(args[1][:-1], where) / 100.0
+            if not 0 < share <= 1:
+                raise ModeError(f'{where}: expected a share from 1% to '
+                                f'100%, got {args[1]!r}')
+        return Mode(kind, _duration(args[0], where),
+                    budget=plans.Budget(max_migrations=m),
+                    shapes=_keep(args[1], shapes, where), text=text,
+                    partial=False, share=share)
+    raise ModeError(f"{where}: expected one of {', '.join(MODES)}")
+
+
+@dataclasses.dataclass
+class Stats:
+    migrations: int = 0
+    moved_mb: float = 0.0
+    passes: int = 0
+    #: arrivals the policy rejected and consolidation then placed
+    rescued: int = 0
+    planning_s: float = 0.0
+
+    @property
+    def moved_gib(self) -> float:
+        return self.moved_mb / 1024.0
+
+
+class Defrag:
+    """One mode acting on one replay's ledger.
+
+    ``ledger`` is the simulator's :class:`~nova_scale_ext.simulate.model.
+    Ledger` (``capacity``, ``used``, ``host_of``, ``place``, ``remove``),
+    ``chooser`` the policy's chooser (told of every host a move changes),
+    ``headroom`` the shares the policy's headroom filter keeps per host.
+    """
+
+    def __init__(self, mode: Mode, ledger, requests: FloatArray, chooser,
+                 headroom: FloatArray | None = None,
+                 weights: FloatArray | None = None) -> None:
+        self.mode = mode
+        self.ledger = ledger
+        self.requests = requests
+        self.chooser = chooser
+        self.headroom = headroom
+        self.weights = weights
+        self.stats = Stats()
+        self.next_s = None if not mode.every_s else 0.0
+
+    def cluster(self) -> tuple[Cluster, IntArray]:
+        """The alive VMs as a cluster, and their VM numbers."""
+        led = self.ledger
+        alive = np.flatnonzero(led.host_of >= 0)
+        return Cluster(led.capacity, led.used, led.host_of[alive],
+                       self.requests[alive],
+                       headroom=self.headroom), alive
+
+    def run(self, goal: plans.Goal) -> int:
+        """Plan towards ``goal`` and apply the moves; their number."""
+        began = time.perf_counter()
+        cluster, alive = self.cluster()
+        out = planner.plan_cluster(cluster, goal, self.mode.budget,
+                                   weights=self.weights)
+        self.stats.planning_s += time.perf_counter() - began
+        self.stats.passes += 1
+        if not out.reached and not self.mode.partial:
+            return 0
+        led, changed = self.ledger, self.chooser.changed
+        for i, source, target in zip(out.instance.tolist(),
+                                     out.source.tolist(),
+                                     out.target.tolist()):
+            vm = int(alive[i])
+            req = self.requests[vm]
+            led.remove(vm, req)
+            led.place(vm, target, req)
+            changed(source)
+            changed(target)
+            self.stats.migrations += 1
+            self.stats.moved_mb += float(req[1])
+        return int(out.instance.size)
+
+    def tick(self, now: float) -> None:
+        """Called before each event at trace time ``now``."""
+        if self.next_s is None or now < self.next_s:
+            return
+        self.next_s = now + self.mode.every_s
+        if self.mode.kind == 'periodic':
+            self.run(plans.Goal.free_hosts())
+        elif self.mode.kind == 'keeper':
+            self.run(plans.Goal.room_for(self.keep_targets()))
+
+    def keep_targets(self) -> tuple[plans.RoomTarget, ...]:
+        """The keeper's targets; with a ``share``, that share of what the
+        free capacity of the whole fleet would hold of each shape."""
+        share = self.mode.share
+        if not share:
+            return self.mode.shapes
+        led = self.ledger
+        free = np.maximum(led.capacity - led.used, 0.0).sum(axis=0)
+        out = []
+        for target in self.mode.shapes:
+            shape = np.array(target.shape)
+            asked = shape > 0
+            fits = np.floor((free[asked] / shape[asked]).min())
+            out.append(dataclasses.replace(target,
+                                           count=int(share * fits)))
+        return tuple(out)
+
+    def rejected(self, vm: int) -> int:
+        """A host for ``vm`` after making room (-1: none)."""
+        if self.mode.kind != 'on-rejection':
+            return -1
+        vcpus, memory_mb, disk_gb = self.requests[vm].tolist()
+        goal = plans.Goal.room_for([plans.RoomTarget(
+            'rejected', vcpus, memory_mb, disk_gb, 1)])
+        if not self.run(goal):
+            return -1
+        host = self.chooser.select(vm)
+        if host >= 0:
+            self.stats.rescued += 1
+        return host
+
+
+def replay(workload, ledger, chooser, requests: FloatArray,
+           defrag: Defrag | None, *,
+           stop_at_first_rejection: bool = True) -> tuple[int, int]:
+    """The simulator's replay loop with ``defrag``'s hooks: ``(rejections,
+    events replayed)``."""
+    order, times = workload.events
+    order_l = order.tolist()
+    times_l = times.tolist()
+    rejections = 0
+    tick = defrag.tick if defrag is not None else None
+    for pos, code in enumerate(order_l):
+        if tick is not None:
+            tick(times_l[pos])
+        if code < 0:
+            vm = ~code
+            host = ledger.remove(vm, requests[vm])
+            if host >= 0:
+                chooser.changed(host)
+            continue
+        host = chooser.select(code)
+        if host < 0 and defrag is not None:
+            host = defrag.rejected(code)
+        if host < 0:
+            rejections += 1
+            if stop_at_first_rejection:
+                return rejections, pos + 1
+            continue
+        ledger.place(code, host, requests[code])
+        chooser.changed(host)
+    return rejections, len(order_l)
+
+
+@dataclasses.dataclass
+class Trial:
+    hosts: int
+    rejections: int
+    stats: Stats
+    wall_s: float
+
+
+def hosts_needed(make_chooser, workload, requests: FloatArray, base,
+                 mode: Mode | None, start: int, stop: int
+                 ) -> list[Trial]:
+    """Fleets of ``start`` to ``stop`` hosts of ``base``'s single class,
+    each replayed from the start with ``mode`` (None: no consolidation)
+    until its first rejection; stops at the first size with none (the
+    last trial). ``make_chooser(ledger)`` is the policy's chooser."""
+    from nova_scale_ext.simulate import model
+    trials = []
+    for n in range(start, stop + 1):
+        began = time.perf_counter()
+        ledger = model.Ledger(base.resized(n), len(workload))
+        chooser = make_chooser(ledger)
+        defrag = (Defrag(mode, ledger, requests, chooser)
+                  if mode is not None else None)
+        rejections, _ = replay(workload, ledger, chooser, requests, defrag)
+        trials.append(Trial(n, rejections,
+                            defrag.stats if defrag else Stats(),
+                            time.perf_counter() - began))
+        if not rejections:
+            break
+    return trials

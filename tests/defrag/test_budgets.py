@@ -1,0 +1,162 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+"""``free-hosts``, budgets, partial plans and the order of steps."""
+
+import numpy as np
+
+from nova_scale_ext import defrag
+from nova_scale_ext.defrag import cluster as cluster_mod
+from nova_scale_ext.defrag import planner
+from tests.defrag.fleet import host, moves, plan_checked, room, snapshot, vm
+
+FREE = defrag.Goal.free_hosts()
+
+
+def spread():
+    """Three hosts of one small VM each, and one well filled host."""
+    return snapshot(
+        [host('a'), host('b'), host('c'), host('big', gib=64)],
+        [vm('a1', 'a', gib=1), vm('b1', 'b', gib=2), vm('c1', 'c', gib=3),
+         vm('big1', 'big', gib=40, pinned=True)])
+
+
+def test_free_hosts_drains_the_cheapest_hosts_into_the_fullest():
+    plan = plan_checked(spread(), FREE)
+    assert moves(plan) == [('a1', 'a', 'big'), ('b1', 'b', 'big'),
+                           ('c1', 'c', 'big')]
+    assert plan.hosts_freed == ('a', 'b', 'c')
+    assert plan.reached and (plan.empty_before, plan.empty_after) == (0, 3)
+
+
+def test_free_hosts_never_opens_an_empty_host():
+    snap = snapshot([host('a'), host('empty', gib=64)],
+                    [vm('a1', 'a', gib=1)])
+    plan = plan_checked(snap, FREE)
+    assert not plan.moves and plan.reached
+
+
+def test_free_hosts_stops_at_the_number_asked():
+    plan = plan_checked(spread(), defrag.Goal.free_hosts(2))
+    assert plan.hosts_freed == ('a', 'b') and plan.reached
+
+
+def test_free_hosts_not_reached_says_how_many_could_be():
+    plan = plan_checked(spread(), defrag.Goal.free_hosts(4))
+    assert not plan.reached and 'only 3 of 4' in plan.why
+
+
+def test_migration_budget_gives_the_best_partial_plan():
+    plan = plan_checked(spread(), FREE, defrag.Budget(max_migrations=2))
+    assert plan.migrations == 2 and plan.hosts_freed == ('a', 'b')
+    assert not plan.reached and 'budget' in plan.why
+
+
+def test_memory_budget_skips_the_hosts_it_cannot_afford():
+    plan = plan_checked(spread(), FREE, defrag.Budget(max_memory_gib=4))
+    assert plan.hosts_freed == ('a', 'c') or plan.hosts_freed == ('a', 'b')
+    assert plan.memory_gib <= 4
+    assert not plan.reached
+
+
+def test_room_budget_gives_the_best_partial_plan():
+    # a opens an 8 GiB slot by moving 4 GiB, b by moving 5 GiB
+    snap = snapshot(
+        [host('a'), host('b'), host('c'), host('d')],
+        [vm('a1', 'a', gib=4), vm('a2', 'a', gib=8, pinned=True),
+         vm('b1', 'b', gib=5), vm('b2', 'b', gib=8, pinned=True),
+         vm('c1', 'c', gib=12, pinned=True),
+         vm('d1', 'd', gib=11, pinned=True)])
+    plan = plan_checked(snap, room(1, 8, count=2),
+                        defrag.Budget(max_memory_gib=8))
+    assert moves(plan) == [('a1', 'a', 'c')]
+    assert plan.slots_after == {'1c8g': 1}
+    assert not plan.reached and 'budget' in plan.why
+    plan = plan_checked(snap, room(1, 8, count=2))
+    assert plan.reached and plan.memory_gib == 9
+
+
+def test_a_zero_budget_plans_nothing():
+    plan = plan_checked(spread(), FREE, defrag.Budget(max_migrations=0))
+    assert not plan.moves and not plan.reached
+
+
+def drain_four(concurrency):
+    snap = snapshot(
+        [host('a')] + [host(f't{k}') for k in range(4)],
+        [vm(f'a{k}', 'a', gib=1) for k in range(4)]
+        + [vm(f't{k}x', f't{k}', gib=14, pinned=True) for k in range(4)])
+    return plan_checked(snap, FREE,
+                        defrag.Budget(max_concurrent_per_host=concurrency))
+
+
+def test_at_most_the_concurrency_migrations_touch_a_host_per_step():
+    assert drain_four(1).steps == 4
+    plan = drain_four(2)
+    assert plan.steps == 2
+    per_step = {}
+    for m in plan.moves:
+        per_step.setdefault(m.step, []).append(m)
+    assert all(len(ms) == 2 for ms in per_step.values())
+
+
+def test_moves_are_listed_in_step_order():
+    plan = drain_four(1)
+    assert [m.step for m in plan.moves] == sorted(m.step for m in plan.moves)
+
+
+def test_a_move_into_a_host_runs_after_the_moves_out_of_it():
+    snap = snapshot([host(n) for n in 'ABCDE'],
+                    [vm('x', 'A'), vm('y', 'C'), vm('z', 'D')])
+    c = cluster_mod.Cluster.from_snapshot(snap)
+    steps = planner.assign_steps(
+        c, np.array([0, 1, 2]), np.array([0, 2, 3]), np.array([1, 0, 4]),
+        np.array([0, 1, 2]), concurrency=1)
+    # y goes into A, which x leaves: after it; z is independent
+    assert steps.tolist() == [1, 2, 1]
+
+
+def test_independent_moves_share_a_step():
+    snap = snapshot([host(n) for n in 'ABCD'], [vm('x', 'A'), vm('y', 'C')])
+    c = cluster_mod.Cluster.from_snapshot(snap)
+    steps = planner.assign_steps(c, np.array([0, 1]), np.array([0, 2]),
+                                 np.array([1, 3]), np.array([0, 1]), 1)
+    assert steps.tolist() == [1, 1]
+
+
+def test_the_planner_runs_on_plain_arrays():
+    capacity = np.array([[16, 16384, 0]] * 3, dtype=float)
+    requests = np.array([[1, 1024, 0], [2, 2048, 0], [8, 8192, 0]],
+                        dtype=float)
+    host_of = np.array([0, 1, 2])
+    used = np.zeros((3, 3))
+    np.add.at(used, host_of, requests)
+    c = cluster_mod.Cluster(capacity, used, host_of, requests)
+    out = planner.plan_cluster(c, FREE)
+    assert out.instance.tolist() == [0, 1]
+    assert out.target.tolist() == [2, 2]
+    assert out.freed.tolist() == [0, 1]
+
+
+def test_a_drain_given_up_leaves_its_would_be_targets_drainable():
+    # h1's drain moves u1 to b, then u2 (p2) finds no host: undone, and b
+    # (cheaper to drain than it looked) is emptied next
+    iso = defrag.Aggregate('iso', {'filter_tenant_id': 'p1'})
+    snap = snapshot(
+        [host('h1'), host('b', aggregates=('iso',)),
+         host('c', aggregates=('iso',))],
+        [vm('u1', 'h1', gib=3, project='p1'),
+         vm('u2', 'h1', gib=1, project='p2'),
+         vm('b1', 'b', gib=5, project='p1'),
+         vm('c1', 'c', gib=14, pinned=True)],
+        aggregates=[iso])
+    plan = plan_checked(snap, FREE)
+    assert moves(plan) == [('b1', 'b', 'h1')] and plan.hosts_freed == ('b',)

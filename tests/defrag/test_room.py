@@ -1,0 +1,133 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+"""The ``room`` goal: which instances make room, and where they go."""
+
+from nova_scale_ext import defrag
+from tests.defrag.fleet import host, moves, plan_checked, room, snapshot, vm
+
+
+def test_room_moves_the_instances_that_free_a_slot_with_least_memory():
+    # a: 2 + 2 GiB movable, 6 GiB pinned: one 2 GiB VM opens an 8 GiB slot
+    # b: one 10 GiB VM: it alone would open one, but moves 10 GiB
+    snap = snapshot(
+        [host('a'), host('b'), host('c', gib=32)],
+        [vm('a1', 'a', gib=2), vm('a2', 'a', gib=2),
+         vm('a3', 'a', gib=6, pinned=True), vm('b1', 'b', gib=10),
+         vm('c1', 'c', gib=20, pinned=True)])
+    plan = plan_checked(snap, room(1, 8, count=2))
+    assert plan.reached
+    assert [m.instance for m in plan.moves] == ['a1']
+    assert plan.memory_gib == 2
+    assert plan.slots_before == {'1c8g': 1} and plan.slots_after == {
+        '1c8g': 2}
+
+
+def test_room_drops_the_small_instances_a_larger_one_makes_unneeded():
+    # free 1 GiB, a 10 GiB slot needs 9 more: 2 + 7 GiB, not 2+2+2+2+7
+    snap = snapshot(
+        [host('a'), host('b', gib=64)],
+        [vm('s1', 'a', gib=2), vm('s2', 'a', gib=2), vm('s3', 'a', gib=2),
+         vm('s4', 'a', gib=2), vm('big', 'a', gib=7),
+         vm('b1', 'b', gib=55, pinned=True)])
+    plan = plan_checked(snap, room(1, 10))
+    assert plan.reached
+    assert len(plan.moves) == 2 and plan.memory_gib == 9
+    assert 'big' in [m.instance for m in plan.moves]
+
+
+def test_room_prefers_one_instance_that_covers_the_shortfall_alone():
+    snap = snapshot(
+        [host('a'), host('b', gib=64)],
+        [vm(f's{k}', 'a', gib=1) for k in range(5)]
+        + [vm('ten', 'a', gib=10), vm('b1', 'b', gib=54, pinned=True)])
+    plan = plan_checked(snap, room(1, 11))
+    assert [m.instance for m in plan.moves] == ['ten']
+
+
+def test_evicted_instances_go_to_the_fullest_host_where_they_fit():
+    snap = snapshot(
+        [host('a'), host('half'), host('full'), host('empty')],
+        [vm('a1', 'a', gib=4), vm('a2', 'a', gib=4, pinned=True),
+         vm('h1', 'half', gib=2, pinned=True),
+         vm('f1', 'full', gib=10, pinned=True)])
+    plan = plan_checked(snap, room(1, 12, count=3))
+    assert moves(plan) == [('a1', 'a', 'full')]
+
+
+def test_evicted_instances_never_destroy_a_slot_the_goal_counts():
+    # x holds one 8 GiB slot and is the best fit for a1; it must stay free
+    snap = snapshot(
+        [host('a'), host('x'), host('y')],
+        [vm('a1', 'a', gib=4), vm('a2', 'a', gib=6, pinned=True),
+         vm('x1', 'x', gib=8, pinned=True),
+         vm('y1', 'y', gib=2, pinned=True)])
+    plan = plan_checked(snap, room(1, 8, count=3))
+    assert moves(plan) == [('a1', 'a', 'y')]
+    assert plan.slots_after == {'1c8g': 3}
+
+
+def test_room_already_there_moves_nothing():
+    snap = snapshot([host('a')], [vm('a1', 'a', gib=4)])
+    plan = plan_checked(snap, room(1, 8, count=1))
+    assert plan.reached and not plan.moves
+
+
+def test_room_that_cannot_be_made_says_so_and_moves_nothing():
+    snap = snapshot(
+        [host('a'), host('b')],
+        [vm('a1', 'a', gib=12, pinned=True), vm('b1', 'b', gib=12)])
+    plan = plan_checked(snap, room(1, 8, count=2))
+    assert not plan.reached
+    assert '0 of 2 fit' in plan.why and 'no host' in plan.why
+    assert not plan.moves
+
+
+def test_room_counts_no_slot_on_a_disabled_host():
+    snap = snapshot([host('off', enabled=False), host('on')],
+                    [vm('o1', 'on', gib=12)])
+    plan = plan_checked(snap, room(1, 8))
+    assert plan.slots_before == {'1c8g': 0}
+    assert not plan.reached
+
+
+def test_room_counts_slots_within_the_headroom():
+    snap = snapshot([host('a', headroom={'MEMORY_MB': 0.5})])
+    plan = plan_checked(snap, room(1, 8, count=1))
+    assert plan.slots_before == {'1c8g': 1}
+    plan = plan_checked(snap, room(1, 9, count=1))
+    assert plan.slots_before == {'1c9g': 0}
+
+
+def test_room_for_several_flavors_serves_the_largest_first():
+    snap = snapshot(
+        [host('a'), host('b'), host('c', gib=64)],
+        [vm('a1', 'a', gib=4), vm('a2', 'a', gib=4), vm('a3', 'a', gib=4),
+         vm('b1', 'b', gib=4), vm('b2', 'b', gib=4), vm('b3', 'b', gib=4),
+         vm('c1', 'c', gib=40, pinned=True)])
+    goal = defrag.Goal.room_for([
+        defrag.RoomTarget('small', 1, 8 * 1024, 0, 3),
+        defrag.RoomTarget('large', 1, 16 * 1024, 0, 1)])
+    plan = plan_checked(snap, goal)
+    assert plan.reached
+    assert plan.slots_after['large'] >= 1 and plan.slots_after['small'] >= 3
+
+
+def test_room_goal_from_large_slot_flavors():
+    goal = defrag.Goal.parse(['room'], (), ['32:65536', '64:131072'], 2)
+    assert [(t.name, t.vcpus, t.memory_mb, t.count) for t in goal.room] == [
+        ('32:65536', 32, 65536, 2), ('64:131072', 64, 131072, 2)]
+
+
+def test_room_goal_names_flavors():
+    flavors = [defrag.Flavor('m1.xlarge', 8, 16384, 160)]
+    goal = defrag.Goal.parse(['room', 'm1.xlarge:4'], flavors)
+    assert goal.room == (defrag.RoomTarget('m1.xlarge', 8, 16384, 160, 4),)

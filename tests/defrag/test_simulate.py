@@ -1,0 +1,161 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+"""Consolidation modes inside a simulator replay, on a spreading policy
+that fragments two hosts."""
+
+import numpy as np
+import pytest
+
+from nova_scale_ext.defrag import simulate as dsim
+from nova_scale_ext.simulate import fleet as fleet_mod
+from nova_scale_ext.simulate import model
+from nova_scale_ext.simulate import workload as wl_mod
+
+
+class Spread:
+    """The least used host that fits (what fragments a fleet)."""
+
+    def __init__(self, ledger, requests):
+        self.ledger = ledger
+        self.requests = requests
+        self.changes = 0
+
+    def select(self, vm):
+        led = self.ledger
+        fits = (led.used + self.requests[vm] <= led.capacity).all(axis=1)
+        idx = np.flatnonzero(fits)
+        if not idx.size:
+            return -1
+        return int(idx[np.argmin(led.used[idx, 1])])
+
+    def changed(self, host):
+        self.changes += 1
+
+
+def run(mode_text, rows):
+    """rows: (vcpus, GiB, start, end) on two 8c/16G hosts."""
+    n = len(rows)
+    wl = wl_mod.Workload(
+        'hand', [str(i) for i in range(n)],
+        np.array([r[0] for r in rows]), np.array([r[1] * 1024 for r in rows]),
+        np.zeros(n, dtype=np.int64), np.array([r[2] for r in rows], float),
+        np.array([r[3] for r in rows], float))
+    requests = wl.requests(False)
+    ledger = model.Ledger(fleet_mod.identical(2, '8c/16G'), n)
+    chooser = Spread(ledger, requests)
+    mode = dsim.parse_mode(mode_text, ['8:8192']) if mode_text else None
+    defrag = dsim.Defrag(mode, ledger, requests, chooser) if mode else None
+    rejections, _ = dsim.replay(wl, ledger, chooser, requests, defrag,
+                                stop_at_first_rejection=False)
+    return rejections, defrag, ledger, chooser
+
+
+FRAGMENTED = [(4, 4, 0, np.inf), (4, 4, 1, np.inf), (8, 8, 5, np.inf)]
+
+
+def test_without_consolidation_the_spread_rejects_the_large_vm():
+    rejections, _, _, _ = run(None, FRAGMENTED)
+    assert rejections == 1
+
+
+def test_on_rejection_makes_room_and_places_the_vm():
+    rejections, defrag, ledger, chooser = run('on-rejection', FRAGMENTED)
+    assert rejections == 0
+    assert (defrag.stats.migrations, defrag.stats.rescued) == (1, 1)
+    assert defrag.stats.moved_gib == 4
+    assert sorted(ledger.count.tolist()) == [1, 2]
+    assert chooser.changes == 3 + 2          # 3 placements, 1 move
+
+
+def test_keeper_restores_the_slot_before_the_large_vm_arrives():
+    rejections, defrag, _, _ = run('keeper:2s:1', FRAGMENTED)
+    assert rejections == 0 and defrag.stats.migrations == 1
+    assert defrag.stats.rescued == 0
+
+
+def test_periodic_empties_a_host():
+    # the tick before the short-lived VM at t=3 empties a host
+    _, defrag, ledger, _ = run('periodic:2s',
+                               FRAGMENTED[:2] + [(1, 1, 3, 4)])
+    assert defrag.stats.migrations == 1
+    assert sorted(ledger.count.tolist()) == [0, 2]
+
+
+def test_migrations_respect_the_budget_of_a_pass():
+    rejections, defrag, _, _ = run('on-rejection:0', FRAGMENTED)
+    assert rejections == 1 and defrag.stats.migrations == 0
+
+
+@pytest.mark.parametrize('text,message', [
+    ('sometimes', 'expected one of on-rejection, periodic, keeper'),
+    ('periodic', r'expected periodic:EVERY\[:MIGRATIONS\]'),
+    ('periodic:soon', 'expected a duration such as 10m'),
+    ('periodic:0h', 'expected a duration'),
+    ('keeper:10m', r'expected keeper:EVERY:K\[:MIGRATIONS\]'),
+    ('keeper:10m:many', 'expected a whole number'),
+    ('on-rejection:1:2', 'expected on-rejection'),
+    ('keeper:1h:32x=4', 'expected VCPUSxMEMORY_MB=K'),
+])
+def test_bad_modes_are_refused(text, message):
+    with pytest.raises(dsim.ModeError, match=message):
+        dsim.parse_mode(text, ['8:8192'])
+
+
+def test_a_keeper_needs_shapes_to_protect():
+    with pytest.raises(dsim.ModeError, match='large_slot_flavors'):
+        dsim.parse_mode('keeper:10m:2')
+
+
+def test_modes_read_their_settings():
+    mode = dsim.parse_mode('keeper:10m:3:20', ['32:65536'])
+    assert (mode.every_s, mode.budget.max_migrations) == (600, 20)
+    assert [(t.name, t.count) for t in mode.shapes] == [('32:65536', 3)]
+    assert not mode.partial
+    mode = dsim.parse_mode('keeper:1h:32x65536=40,64x131072=2')
+    assert [(t.vcpus, t.memory_mb, t.count) for t in mode.shapes] == [
+        (32, 65536, 40), (64, 131072, 2)]
+    assert dsim.parse_mode('periodic:6h').every_s == 6 * 3600
+
+
+def test_consolidation_lowers_the_hosts_needed():
+    rows = FRAGMENTED
+    n = len(rows)
+    wl = wl_mod.Workload(
+        'hand', [str(i) for i in range(n)],
+        np.array([r[0] for r in rows]), np.array([r[1] * 1024 for r in rows]),
+        np.zeros(n, dtype=np.int64), np.array([r[2] for r in rows], float),
+        np.array([r[3] for r in rows], float))
+    requests = wl.requests(False)
+    base = fleet_mod.identical(1, '8c/16G')
+
+    def chooser(ledger):
+        return Spread(ledger, requests)
+
+    plain = dsim.hosts_needed(chooser, wl, requests, base, None, 2, 4)
+    assert [(t.hosts, t.rejections) for t in plain] == [(2, 1), (3, 0)]
+    mode = dsim.parse_mode('on-rejection')
+    trials = dsim.hosts_needed(chooser, wl, requests, base, mode, 2, 4)
+    assert [(t.hosts, t.rejections) for t in trials] == [(2, 0)]
+    assert trials[-1].stats.migrations == 1
+
+
+def test_a_keeper_share_follows_the_free_capacity():
+    mode = dsim.parse_mode('keeper:1h:50%', ['8:8192'])
+    assert mode.share == 0.5
+    ledger = model.Ledger(fleet_mod.identical(2, '8c/16G'), 1)
+    ledger.place(0, 0, np.array([4.0, 4096.0, 0.0]))
+    defrag = dsim.Defrag(mode, ledger, np.array([[4.0, 4096.0, 0.0]]),
+                         Spread(ledger, None))
+    # 12 vCPU free: one 8-vCPU instance's worth, half of it rounds to 0
+    assert [t.count for t in defrag.keep_targets()] == [0]
+    with pytest.raises(dsim.ModeError, match='share from 1% to 100%'):
+        dsim.parse_mode('keeper:1h:150%', ['8:8192'])
