@@ -30,72 +30,19 @@ A flavor asks for ``VCPU`` (``PCPU`` with ``hw:cpu_policy=dedicated``),
 """
 
 import argparse
-import dataclasses
 import json
-import math
 import os
 import sys
 
-from nova_scale_ext.core.scores import EPSILON
-
-
-@dataclasses.dataclass
-class Inventory:
-    total: float
-    reserved: float = 0.0
-    allocation_ratio: float = 1.0
-    max_unit: float = math.inf
-
-    @property
-    def capacity(self):
-        return max((self.total - self.reserved) * self.allocation_ratio, 0.0)
-
-
-@dataclasses.dataclass
-class Provider:
-    name: str
-    inventories: dict          # resource class -> Inventory
-    usages: dict               # resource class -> used amount
-
-    def free(self, rc):
-        inv = self.inventories.get(rc)
-        if inv is None:
-            return 0.0
-        return max(inv.capacity - self.usages.get(rc, 0.0), 0.0)
-
-    def fits(self, request):
-        """How many more instances asking for ``request`` fit here."""
-        count = math.inf
-        for rc, amount in request.items():
-            if amount <= 0:
-                continue
-            inv = self.inventories.get(rc)
-            if inv is None or amount > inv.max_unit:
-                return 0
-            count = min(count, math.floor(self.free(rc) / amount + EPSILON))
-        return 0 if count == math.inf else int(count)
-
-
-def flavor_request(vcpus, ram, disk, ephemeral=0, swap=0, extra_specs=None):
-    """The resources Nova asks placement for, for one flavor."""
-    specs = extra_specs or {}
-    cpu_rc = ('PCPU' if specs.get('hw:cpu_policy') == 'dedicated'
-              else 'VCPU')
-    request = {cpu_rc: vcpus, 'MEMORY_MB': ram,
-               'DISK_GB': disk + ephemeral + math.ceil((swap or 0) / 1024)}
-    for key, value in specs.items():
-        if key.startswith('resources:'):
-            try:
-                request[key.split(':', 1)[1]] = int(value)
-            except ValueError:
-                continue
-    return {rc: amount for rc, amount in request.items() if amount > 0}
+from nova_scale_ext import cloud
 
 
 def report(providers, flavors):
     """The capacity report as a dict (what ``--json`` prints).
 
-    ``flavors`` maps flavor names to requests (:func:`flavor_request`).
+    ``providers`` are :class:`nova_scale_ext.cloud.Provider`; ``flavors``
+    maps flavor names to requests (:func:`nova_scale_ext.cloud.
+    flavor_request`).
     """
     per_flavor = {}
     for name, request in sorted(flavors.items()):
@@ -119,33 +66,6 @@ def report(providers, flavors):
             'stranded_share': stranded / capacity if capacity else 0.0}
     return {'flavors': per_flavor, 'resources': resources,
             'providers': len(providers)}
-
-
-def fetch(conn):
-    """Providers (with inventories and usages) and flavor requests."""
-    providers = []
-    for rp in conn.placement.resource_providers():
-        inventories = {
-            inv.resource_class: Inventory(
-                total=float(inv.total), reserved=float(inv.reserved or 0),
-                allocation_ratio=float(inv.allocation_ratio or 1.0),
-                max_unit=float(inv.max_unit or math.inf))
-            for inv in conn.placement.resource_provider_inventories(rp)}
-        if not inventories:
-            continue
-        usages = conn.placement.fetch_resource_provider_usages(rp).usages
-        providers.append(Provider(rp.name, inventories,
-                                  {k: float(v) for k, v in
-                                   (usages or {}).items()}))
-    flavors = {}
-    for flavor in conn.compute.flavors(details=True):
-        specs = flavor.extra_specs
-        if specs is None:
-            specs = conn.compute.fetch_flavor_extra_specs(flavor).extra_specs
-        flavors[flavor.name] = flavor_request(
-            flavor.vcpus, flavor.ram, flavor.disk, flavor.ephemeral or 0,
-            flavor.swap or 0, specs or {})
-    return providers, flavors
 
 
 def _number(value):
@@ -184,15 +104,15 @@ def run(args):
     try:
         conn = openstack.connect(cloud=args.os_cloud)
         try:
-            providers, flavors = fetch(conn)
+            view = cloud.fetch(conn)
         finally:
             conn.close()
     except (exceptions.SDKException, ksa_exceptions.ClientException) as exc:
-        cloud = (f'cloud {args.os_cloud!r}' if args.os_cloud else
+        where = (f'cloud {args.os_cloud!r}' if args.os_cloud else
                  'no --os-cloud given and OS_CLOUD not set')
-        print(f'nova-scale-ext capacity: {cloud}: {exc}', file=sys.stderr)
+        print(f'nova-scale-ext capacity: {where}: {exc}', file=sys.stderr)
         return 1
-    data = report(providers, flavors)
+    data = report(view.providers, view.flavor_requests())
     if args.json:
         print(json.dumps(data, indent=2, sort_keys=True))
     else:

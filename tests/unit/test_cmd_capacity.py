@@ -18,8 +18,9 @@ import os
 import subprocess
 import sys
 
+from nova_scale_ext import cloud
+from nova_scale_ext.cloud import Inventory, Provider
 from nova_scale_ext.cmd import capacity, main
-from nova_scale_ext.cmd.capacity import Inventory, Provider
 
 
 def host(name, vcpus, memory_mb, used_vcpus=0, used_mb=0, cpu_ratio=1.0,
@@ -49,9 +50,9 @@ def test_a_request_above_max_unit_or_of_a_missing_class_fits_nowhere():
 
 
 def test_flavor_request_follows_nova():
-    assert capacity.flavor_request(2, 4096, 20, ephemeral=10, swap=1536) == {
+    assert cloud.flavor_request(2, 4096, 20, ephemeral=10, swap=1536) == {
         'VCPU': 2, 'MEMORY_MB': 4096, 'DISK_GB': 32}
-    pinned = capacity.flavor_request(
+    pinned = cloud.flavor_request(
         4, 1024, 0, extra_specs={'hw:cpu_policy': 'dedicated',
                                  'resources:CUSTOM_GPU': '1',
                                  'resources:VCPU': '0'})
