@@ -1,0 +1,625 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+"""``nova-scale-ext defrag``: consolidate a cloud by live migration.
+
+``plan``   reads the cloud and prints which few servers to move where, and
+           what that buys; it changes nothing. ``--json FILE`` saves the
+           plan with the snapshot it was made from.
+``apply``  checks a saved plan against the cloud as it is now (a plan that
+           no longer holds is refused, naming the move), then live-migrates
+           each server to its target through Nova's API without force, so
+           that Nova's scheduler checks every move; it stops at the first
+           failure and journals every move (JSON lines).
+``keep``   plans and applies the fewest moves that give room for K more
+           servers of a flavor: once (cron), or every ``--every``.
+
+Admin credentials of a ``clouds.yaml`` cloud (``--os-cloud`` or
+``OS_CLOUD``) are needed; see doc/source/defrag.rst.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import json
+import math
+import os
+import re
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from nova_scale_ext import cloud as cloud_mod
+from nova_scale_ext import defrag
+from nova_scale_ext.defrag import apply as apply_mod
+
+FILE_FORMAT = 'nova-scale-ext-defrag-plan-file'
+FILE_VERSION = 1
+_UNITS = {'': 1.0, 's': 1.0, 'm': 60.0, 'h': 3600.0, 'd': 86400.0}
+
+
+class UsageError(Exception):
+    """A bad argument found after parsing (exit status 2)."""
+
+
+class CloudFailure(Exception):
+    """The cloud could not be read or used (exit status 1)."""
+
+
+# --- arguments ------------------------------------------------------------
+
+
+def interval(text: str) -> float:
+    """``600``, ``30s``, ``10m``, ``2h``, ``1d`` as seconds."""
+    match = re.fullmatch(r'\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*', text or '')
+    if not match or float(match.group(1)) <= 0:
+        raise argparse.ArgumentTypeError(
+            f'{text!r}: expected a duration such as 600, 30s, 10m or 2h')
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def _count(minimum: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            raise argparse.ArgumentTypeError(
+                f'{text!r}: expected a whole number from {minimum}')
+        return value
+    return parse
+
+
+def _gib(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(
+            f'{text!r}: expected a number of GiB from 0')
+    return value
+
+
+def _headroom(text: str) -> tuple[float, float, float]:
+    parts = text.split(':')
+    try:
+        shares = tuple(float(p) for p in parts)
+    except ValueError:
+        shares = ()
+    if len(shares) != 3 or not all(
+            math.isfinite(s) and 0.0 <= s <= 0.99 for s in shares):
+        raise argparse.ArgumentTypeError(
+            f'{text!r}: expected VCPU:MEMORY:DISK shares from 0 to 0.99, '
+            'for example 0:0.2:0')
+    return shares          # type: ignore[return-value]
+
+
+def _room(text: str) -> str:
+    name, sep, count = text.rpartition(':')
+    if not sep or not name or not count.isdigit() or int(count) < 1:
+        raise argparse.ArgumentTypeError(
+            f'{text!r}: expected FLAVOR:K, for example m1.xlarge:2')
+    return text
+
+
+# --- the plan file -----------------------------------------------------------
+
+
+@dataclasses.dataclass
+class PlanFile:
+    """A plan, the snapshot it was made from and how it was made."""
+
+    plan: defrag.Plan
+    snapshot: defrag.Snapshot
+    cloud: str | None = None
+    aggregate: str | None = None
+    headroom: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    names: dict[str, str] = dataclasses.field(default_factory=dict)
+    created: str = ''
+
+    def dumps(self) -> str:
+        return json.dumps({
+            'format': FILE_FORMAT, 'version': FILE_VERSION,
+            'created': self.created, 'cloud': self.cloud,
+            'aggregate': self.aggregate, 'headroom': list(self.headroom),
+            'names': self.names, 'plan': self.plan.to_dict(),
+            'snapshot': self.snapshot.to_dict()}, indent=1)
+
+    @classmethod
+    def load(cls, path: str) -> PlanFile:
+        try:
+            text = Path(path).read_text(encoding='utf-8')
+        except OSError as exc:
+            raise UsageError(f'{path}: {exc.strerror or exc}') from None
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise UsageError(f'{path}: not JSON: {exc}') from None
+        if not isinstance(data, dict) or data.get('format') != FILE_FORMAT:
+            raise UsageError(f'{path}: not a plan of nova-scale-ext defrag '
+                             'plan --json')
+        if data.get('version') != FILE_VERSION:
+            raise UsageError(f'{path}: version {data.get("version")!r}; '
+                             f'expected {FILE_VERSION}')
+        try:
+            plan = defrag.Plan.from_dict(data.get('plan'))
+            snap = defrag.Snapshot.from_dict(data.get('snapshot'))
+            headroom = tuple(float(h) for h in data.get('headroom') or
+                             (0.0, 0.0, 0.0))
+            if len(headroom) != 3:
+                raise ValueError('headroom: expected three shares')
+        except (defrag.PlanError, defrag.SnapshotError, TypeError,
+                ValueError) as exc:
+            raise UsageError(f'{path}: {exc}') from None
+        names = data.get('names') or {}
+        return cls(plan, snap, data.get('cloud'), data.get('aggregate'),
+                   headroom,            # type: ignore[arg-type]
+                   {str(k): str(v) for k, v in names.items()}
+                   if isinstance(names, dict) else {},
+                   str(data.get('created') or ''))
+
+
+# --- the cloud ---------------------------------------------------------------
+
+
+def _connect_sdk(name: str | None) -> Any:
+    import openstack
+    return openstack.connect(cloud=name)
+
+
+def _cloud_errors() -> tuple[type[BaseException], ...]:
+    try:
+        from keystoneauth1 import exceptions as ksa_exceptions
+        from openstack import exceptions
+    except ImportError:
+        return ()
+    return (exceptions.SDKException, ksa_exceptions.ClientException)
+
+
+def _describe(name: str | None, exc: BaseException) -> str:
+    where = (f'cloud {name!r}' if name else
+             'no --os-cloud given and OS_CLOUD not set')
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else \
+        type(exc).__name__
+    if getattr(exc, 'status_code', None) == 403:
+        text += ' (admin credentials are needed)'
+    return f'{where}: {text}'
+
+
+def read_cloud(conn: Any, name: str | None, aggregate: str | None,
+               headroom: tuple[float, float, float]
+               ) -> tuple[cloud_mod.Cloud, defrag.Snapshot]:
+    """The cloud and the planner's snapshot of it (of one aggregate)."""
+    view = cloud_mod.fetch(conn, topology=True, source=name or '')
+    try:
+        snap = cloud_mod.snapshot(view, headroom)
+    except defrag.SnapshotError as exc:
+        raise CloudFailure(f'cloud {name!r} cannot be planned: {exc}') \
+            from None
+    if aggregate:
+        if aggregate not in {a.name for a in snap.aggregates}:
+            raise UsageError(f'--aggregate {aggregate}: no such aggregate '
+                             'with compute hosts')
+        snap = snap.scoped(aggregate)
+    return view, snap
+
+
+@contextlib.contextmanager
+def stop_on_interrupt(stop: threading.Event, say):
+    """The first Ctrl-C sets ``stop``; the second interrupts."""
+    def handler(signum, frame):
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        say('interrupted: stopping after the migrations in flight '
+            '(Ctrl-C again to stop waiting for them)')
+    try:
+        previous = signal.signal(signal.SIGINT, handler)
+    except ValueError:              # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+# --- output ----------------------------------------------------------------
+
+
+def _short(instance: str, names: dict[str, str]) -> str:
+    name = names.get(instance)
+    return f'{name} ({instance[:8]})' if name else instance
+
+
+def format_plan(plan: defrag.Plan, names: dict[str, str],
+                snapshot: defrag.Snapshot | None = None) -> str:
+    """The plan as a table and what it buys."""
+    lines = [f'Goal: {plan.goal.describe()}; '
+             + ('reached' if plan.reached else 'NOT reached')
+             + f': {plan.why}']
+    rows = [('#', 'step', 'instance', 'GiB', 'from', 'to', 'why')]
+    for k, m in enumerate(plan.moves, 1):
+        rows.append((str(k), str(m.step), _short(m.instance, names),
+                     f'{m.memory_mb / 1024:.1f}', m.source, m.target,
+                     m.reason))
+    if plan.moves:
+        widths = [max(len(r[c]) for r in rows) for c in range(6)]
+        for row in rows:
+            cells = [row[0].rjust(widths[0]), row[1].rjust(widths[1]),
+                     row[2].ljust(widths[2]), row[3].rjust(widths[3]),
+                     row[4].ljust(widths[4]), row[5].ljust(widths[5]),
+                     row[6]]
+            lines.append('  '.join(cells).rstrip())
+    else:
+        lines.append('No move.')
+    buys = [f'{name}: {plan.slots_before.get(name, 0)} -> '
+            f'{plan.slots_after.get(name, 0)} fit'
+            for name in plan.slots_after]
+    buys.append(f'empty hosts: {plan.empty_before} -> {plan.empty_after}')
+    if plan.hosts_freed:
+        buys.append(f'emptied: {", ".join(plan.hosts_freed)}')
+    lines.append('Buys: ' + '; '.join(buys))
+    lines.append(f'Moves {plan.migrations} server(s), '
+                 f'{plan.memory_gib:.1f} GiB of guest memory, in '
+                 f'{plan.steps} step(s); planned in {plan.planning_s:.3f} s'
+                 + (f' on {len(snapshot.hosts)} hosts and '
+                    f'{len(snapshot.instances)} servers' if snapshot
+                    else '') + '.')
+    return '\n'.join(lines)
+
+
+# --- commands ---------------------------------------------------------------
+
+
+def _budget(args: argparse.Namespace) -> defrag.Budget:
+    return defrag.Budget(max_migrations=args.max_migrations,
+                         max_memory_gib=args.max_memory_gib)
+
+
+def _goal(words: list[str], snap: defrag.Snapshot) -> defrag.Goal:
+    try:
+        return defrag.Goal.parse(words, snap.flavors)
+    except defrag.PlanError as exc:
+        raise UsageError(f'--goal: {exc}') from None
+
+
+def cmd_plan(args: argparse.Namespace, conn: Any) -> int:
+    view, snap = read_cloud(conn, args.os_cloud, args.aggregate,
+                            args.headroom)
+    goal = _goal(args.goal, snap)
+    plan = defrag.plan(snap, goal, _budget(args))
+    names = view.names()
+    print(format_plan(plan, names, snap))
+    if args.json:
+        keep = {m.instance for m in plan.moves}
+        data = PlanFile(plan, snap, args.os_cloud, args.aggregate,
+                        args.headroom,
+                        {k: v for k, v in names.items() if k in keep},
+                        apply_mod.utc_now())
+        Path(args.json).write_text(data.dumps() + '\n', encoding='utf-8')
+        print(f'Nothing changed. Saved to {args.json}; carry it out with: '
+              f'nova-scale-ext defrag apply {args.json}')
+    else:
+        print('Nothing changed.')
+    return 0
+
+
+def _journal_path(args: argparse.Namespace) -> str:
+    if args.journal:
+        return args.journal
+    path = Path(args.plan)
+    return str(path.with_name(path.stem + '.journal.jsonl'))
+
+
+def _run_moves(conn: Any, view: cloud_mod.Cloud, snap: defrag.Snapshot,
+               moves: tuple[defrag.Move, ...], names: dict[str, str],
+               args: argparse.Namespace, journal: apply_mod.Journal,
+               stop: threading.Event, say) -> apply_mod.Outcome:
+    requests = {i.id: dict(i.resources) for i in snap.instances}
+    applier = apply_mod.Applier(
+        cloud_mod.LiveMigrations(conn, view), moves, requests,
+        concurrency=args.concurrency, journal=journal, report=say,
+        names=names, poll_s=args.poll, timeout_s=args.timeout, stop=stop)
+    with stop_on_interrupt(stop, say):
+        return applier.run()
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+def cmd_apply(args: argparse.Namespace, conn: Any, saved: PlanFile
+              ) -> int:
+    name = args.os_cloud or saved.cloud or os.environ.get('OS_CLOUD')
+    journal = apply_mod.Journal(_journal_path(args))
+    view, snap = read_cloud(conn, name, saved.aggregate, saved.headroom)
+    names = dict(saved.names)
+    names.update({k: v for k, v in view.names().items() if k in names})
+    where = {i.id: i.host for i in snap.instances}
+    planned_at = {i.id: i.host for i in saved.snapshot.instances}
+    moves = saved.plan.moves
+    todo = []
+    for k, move in enumerate(moves, 1):
+        if (where.get(move.instance) == move.target
+                and planned_at.get(move.instance) == move.source):
+            journal.write(apply_mod.record(
+                move, apply_mod.ALREADY_DONE,
+                name=names.get(move.instance, ''),
+                error=f'already on {move.target}'))
+            _say(f'[{k}/{len(moves)}] {_short(move.instance, names)}: '
+                 f'already on {move.target}')
+        else:
+            todo.append(move)
+    rest = dataclasses.replace(saved.plan, moves=tuple(todo))
+    verdict = defrag.verify(snap, rest)
+    if not verdict.ok:
+        move = rest.moves[verdict.index]
+        number = moves.index(move) + 1
+        journal.write(apply_mod.record(
+            move, apply_mod.STALE, name=names.get(move.instance, ''),
+            finished=apply_mod.utc_now(), error=verdict.reason))
+        print(f'nova-scale-ext defrag apply: {args.plan} no longer holds: '
+              f'move {number} ({_short(move.instance, names)} '
+              f'{move.source} -> {move.target}): {verdict.reason}; '
+              'nothing was moved; plan again', file=sys.stderr)
+        return 1
+    if not todo:
+        _say('Every move of the plan is done already.')
+        return 0
+    _say(f'Applying {len(todo)} move(s) of {args.plan} to cloud {name!r}, '
+         f'{args.concurrency} at once; journal: {journal.path}')
+    stop = threading.Event()
+    outcome = _run_moves(conn, view, snap, tuple(todo), names, args,
+                         journal, stop, _say)
+    done = outcome.count(apply_mod.MIGRATED)
+    if outcome.stopped:
+        print(f'nova-scale-ext defrag apply: stopped at '
+              f'{outcome.stopped.rstrip(".")}; '
+              f'{done} of {len(todo)} move(s) done; every server is on its '
+              f'source or its target; journal: {journal.path}',
+              file=sys.stderr)
+        return 1
+    if outcome.interrupted:
+        print(f'nova-scale-ext defrag apply: interrupted; {done} of '
+              f'{len(todo)} move(s) done; journal: {journal.path}',
+              file=sys.stderr)
+        return 130
+    _say(f'Done: {done} server(s) moved; journal: {journal.path}')
+    return 0
+
+
+def keep_pass(conn: Any, args: argparse.Namespace, stop: threading.Event,
+              say) -> bool:
+    """One pass of ``keep``; True when the room is there at its end."""
+    view, snap = read_cloud(conn, args.os_cloud, args.aggregate,
+                            args.headroom)
+    goal = _goal(['room', *args.room], snap)
+    plan = defrag.plan(snap, goal, _budget(args))
+    slots = ', '.join(f'{t.name} {plan.slots_before.get(t.name, 0)} of '
+                      f'{t.count}' for t in goal.room)
+    if not plan.moves:
+        say(f'room {slots} fit; ' + ('nothing to move' if plan.reached
+                                     else f'cannot do better: {plan.why}'))
+        return plan.reached
+    say(f'room {slots} fit; moving {plan.migrations} server(s), '
+        f'{plan.memory_gib:.1f} GiB' + ('' if plan.reached else
+                                        f' (partial: {plan.why})'))
+    journal = apply_mod.Journal(args.journal)
+    outcome = _run_moves(conn, view, snap, plan.moves, view.names(), args,
+                         journal, stop, say)
+    done = outcome.count(apply_mod.MIGRATED)
+    if not outcome.ok:
+        say(f'stopped after {done} of {plan.migrations} move(s): '
+            + (outcome.stopped or 'interrupted'))
+        return False
+    after = ', '.join(f'{t.name} {plan.slots_after.get(t.name, 0)}'
+                      for t in goal.room)
+    say(f'moved {done} server(s); room now {after} (as planned)')
+    return plan.reached
+
+
+def cmd_keep(args: argparse.Namespace, connect) -> int:
+    stop = threading.Event()
+
+    def say(line: str) -> None:
+        _say(f'{apply_mod.utc_now()} {line}')
+
+    passes = 0
+    while True:
+        passes += 1
+        began = time.monotonic()
+        ok = False
+        try:
+            conn = connect(args.os_cloud)
+            try:
+                ok = keep_pass(conn, args, stop, say)
+            finally:
+                with contextlib.suppress(Exception):
+                    conn.close()
+        except UsageError:
+            if args.every is None or passes == 1:
+                raise
+            say('pass failed: ' + str(sys.exc_info()[1]))
+        except (CloudFailure, *_cloud_errors()) as exc:
+            message = (str(exc) if isinstance(exc, CloudFailure)
+                       else _describe(args.os_cloud, exc))
+            if args.every is None:
+                raise CloudFailure(message) from None
+            say(f'pass failed: {message}')
+        if args.every is None:
+            return 0 if ok else 1
+        if stop.is_set():
+            say('stopped')
+            return 130
+        wait = max(args.every - (time.monotonic() - began), 0.0)
+        say(f'next pass in {wait:.0f} s')
+        with stop_on_interrupt(stop, lambda line: say('interrupted: '
+                                                      'stopping')):
+            deadline = time.monotonic() + wait
+            while not stop.is_set() and time.monotonic() < deadline:
+                time.sleep(min(1.0, max(deadline - time.monotonic(), 0.0)))
+        if stop.is_set():
+            say('stopped')
+            return 130
+
+
+def run(args: argparse.Namespace, connect=None) -> int:
+    """Entry point of the three subcommands (``connect(name)`` gives an
+    openstacksdk connection; replaceable in tests)."""
+    prog = f'nova-scale-ext defrag {args.action}'
+    if connect is None:
+        try:
+            import openstack  # noqa: F401
+        except ImportError:
+            print(f'{prog} needs openstacksdk: pip install '
+                  "'nova-scale-ext[capacity]'", file=sys.stderr)
+            return 1
+        connect = _connect_sdk
+    name = args.os_cloud
+    try:
+        if args.action == 'keep':
+            return cmd_keep(args, connect)
+        saved = None
+        if args.action == 'apply':
+            saved = PlanFile.load(args.plan)
+            name = (args.os_cloud or saved.cloud
+                    or os.environ.get('OS_CLOUD'))
+        conn = connect(name)
+        try:
+            if saved is not None:
+                return cmd_apply(args, conn, saved)
+            return cmd_plan(args, conn)
+        finally:
+            with contextlib.suppress(Exception):
+                conn.close()
+    except UsageError as exc:
+        print(f'{prog}: {exc}', file=sys.stderr)
+        return 2
+    except CloudFailure as exc:
+        print(f'{prog}: {exc}', file=sys.stderr)
+        return 1
+    except _cloud_errors() as exc:
+        print(f'{prog}: {_describe(name, exc)}', file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f'{prog}: {exc}', file=sys.stderr)
+        return 1
+
+
+def _add_cloud(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument('--os-cloud', default=os.environ.get('OS_CLOUD'),
+                        metavar='NAME',
+                        help='cloud of clouds.yaml to use (default: '
+                             '$OS_CLOUD)')
+
+
+def _add_scope(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument('--max-migrations', type=_count(0), metavar='M',
+                        help='at most M live migrations (default: no '
+                             'limit)')
+    parser.add_argument('--max-memory-gib', type=_gib, metavar='G',
+                        help='at most G GiB of guest memory moved '
+                             '(default: no limit)')
+    parser.add_argument('--aggregate', metavar='NAME',
+                        help='plan within the hosts of this aggregate')
+    parser.add_argument('--headroom', type=_headroom, default=(0.0, 0.0,
+                                                               0.0),
+                        metavar='VCPU:MEMORY:DISK',
+                        help='the [scale_ext_filters] headroom shares of '
+                             'nova.conf, which the API does not show '
+                             '(aggregate metadata still overrides them); '
+                             'default 0:0:0')
+
+
+def _add_run(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument('--concurrency', type=_count(1), default=1,
+                        metavar='C',
+                        help='live migrations at once (default 1; Nova '
+                             'runs [DEFAULT] max_concurrent_live_migrations '
+                             'per compute and queues the others)')
+    parser.add_argument('--timeout', type=interval, default=3600.0,
+                        metavar='DURATION',
+                        help='stop when a migration takes longer (default '
+                             '1h)')
+    parser.add_argument('--poll', type=interval, default=2.0,
+                        metavar='DURATION', help=argparse.SUPPRESS)
+
+
+def add_parser(subparsers):
+    parser = subparsers.add_parser(
+        'defrag', help='consolidate a cloud by live migration',
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    actions = parser.add_subparsers(dest='action', metavar='ACTION',
+                                    required=True)
+
+    plan = actions.add_parser(
+        'plan', help='print which servers to move (changes nothing)',
+        description='Read the cloud and print a consolidation plan: what '
+                    'moves, from where, to where, why, and what it buys. '
+                    'Nothing is changed.')
+    _add_cloud(plan)
+    plan.add_argument('--goal', nargs='+', default=['free-hosts'],
+                      metavar='GOAL',
+                      help='free-hosts [N] (empty as many hosts as '
+                           'possible, or N) or room FLAVOR:N [...] '
+                           '(N more servers of FLAVOR fit); default '
+                           'free-hosts')
+    _add_scope(plan)
+    plan.add_argument('--json', metavar='PLAN.json',
+                      help='save the plan and the snapshot it was made '
+                           'from, for apply')
+    plan.set_defaults(func=run)
+
+    apply = actions.add_parser(
+        'apply', help='carry out a saved plan by live migration',
+        description='Check a saved plan against the cloud as it is now, '
+                    'then live-migrate each server to its target through '
+                    "Nova's scheduler (no force), stopping at the first "
+                    'failure. Ctrl-C stops after the migrations in flight.')
+    apply.add_argument('plan', metavar='PLAN.json',
+                       help='a plan saved by defrag plan --json')
+    apply.add_argument('--os-cloud', metavar='NAME',
+                       help='cloud of clouds.yaml to use (default: the '
+                            "plan's, else $OS_CLOUD)")
+    apply.add_argument('--journal', metavar='FILE',
+                       help='append a JSON line per move here (default: '
+                            'PLAN.journal.jsonl beside the plan)')
+    _add_run(apply)
+    apply.set_defaults(func=run)
+
+    keep = actions.add_parser(
+        'keep', help='keep room for K servers of a flavor',
+        description='Plan and apply the fewest moves that give room for K '
+                    'more servers of each FLAVOR: once (for cron), or '
+                    'every DURATION until Ctrl-C, logging each pass and '
+                    'carrying on when the cloud cannot be reached.')
+    _add_cloud(keep)
+    keep.add_argument('--room', type=_room, action='append', required=True,
+                      metavar='FLAVOR:K',
+                      help='room for K servers of FLAVOR (repeatable)')
+    keep.add_argument('--every', type=interval, metavar='DURATION',
+                      help='run a pass every DURATION (600, 30s, 10m, 2h) '
+                           'until Ctrl-C; default: one pass')
+    _add_scope(keep)
+    keep.add_argument('--journal', metavar='FILE',
+                      help='append a JSON line per move here')
+    _add_run(keep)
+    keep.set_defaults(func=run)
+    return parser

@@ -1,0 +1,392 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+"""``nova-scale-ext defrag plan|apply|keep`` on an in-memory cloud.
+
+The cloud is :mod:`tests.unit.fake_openstack`, reached through the same
+reader as ``capacity`` (:mod:`nova_scale_ext.cloud`); the commands against
+a real cloud are tested in tests/e2e/test_defrag.py.
+"""
+
+import json
+import os
+import signal
+
+import pytest
+
+from nova_scale_ext import cloud as cloud_mod
+from nova_scale_ext import defrag
+from nova_scale_ext.cmd import defrag as cmd
+from nova_scale_ext.cmd import main
+from tests.unit.fake_openstack import FakeCloud, FakeConnection, connector
+
+GIB = 1024
+
+
+def fragmented():
+    """a, b, c of 16 vCPU / 16 GiB: 10, 10 and 8 GiB in 2 GiB servers.
+    A 10 GiB server fits nowhere; one move from c gives it room."""
+    fake = FakeCloud()
+    for name in 'abc':
+        fake.add_host(name)
+    fake.add_flavor('small', 1, 2 * GIB)
+    fake.add_flavor('big', 8, 10 * GIB)
+    for host, count in (('a', 5), ('b', 5), ('c', 4)):
+        for k in range(count):
+            fake.boot(f'{host}{k}', host, 'small')
+    return fake
+
+
+def run(fake, *argv, cloud='fake'):
+    # Poll the fake's migrations without the real two seconds' wait.
+    fast = ['--poll', '0.001s'] if argv[0] in ('apply', 'keep') else []
+    args = main.build_parser().parse_args(['defrag', *argv, *fast])
+    return cmd.run(args, connect=connector(fake, cloud))
+
+
+def where(fake):
+    return {s.name: s.compute_host for s in fake.servers.values()}
+
+
+# --- the reader -------------------------------------------------------------
+
+
+def test_the_snapshot_is_read_from_placement_and_nova():
+    fake = FakeCloud()
+    fake.add_host('a', vcpus=8, cpu_ratio=4.0, reserved_mb=1024)
+    fake.add_host('b', enabled=False)
+    fake.add_host('c', up=False)
+    fake.add_flavor('pinned', 2, 2 * GIB, disk=20,
+                    extra_specs={'hw:cpu_policy': 'dedicated',
+                                 'hw:mem_page_size': '2MB'})
+    fake.add_flavor('plain', 2, 2 * GIB, disk=20)
+    group = fake.add_group('anti-affinity', max_server_per_host=2)
+    fake.add_aggregate('zone-1', ['a', 'b'],
+                       {'availability_zone': 'z1',
+                        'headroom_memory_ratio': '0.25'})
+    pinned = fake.boot('p', 'a', 'pinned', group=group)
+    volume = fake.boot('v', 'a', 'plain', from_volume=True)
+    busy = fake.boot('busy', 'a', 'plain')
+    fake.servers[busy].task_state = 'image_snapshot'
+    view = cloud_mod.fetch(FakeConnection(fake), topology=True)
+    snap = cloud_mod.snapshot(view)
+
+    hosts = snap.host_by_name
+    assert hosts['a'].capacity == {'VCPU': 32.0, 'MEMORY_MB': 15360.0,
+                                   'DISK_GB': 100.0}
+    assert hosts['a'].headroom == {'MEMORY_MB': 0.25}
+    assert [hosts[h].enabled for h in 'abc'] == [True, False, False]
+    assert snap.zone_of(hosts['a']) == 'z1' and snap.zone_of(
+        hosts['c']) == 'nova'
+    by_id = {i.id: i for i in snap.instances}
+    assert by_id[pinned].pinned and by_id[pinned].hugepages
+    assert by_id[pinned].server_group == group
+    assert snap.group_by_id[group].max_server_per_host == 2
+    assert by_id[volume].resources == {'VCPU': 2.0, 'MEMORY_MB': 2048.0,
+                                       'DISK_GB': 0.0}
+    assert not by_id[volume].local_disk and by_id[pinned].local_disk
+    assert by_id[busy].state == 'ACTIVE/image_snapshot'
+    assert defrag.MovePolicy().why_immovable(by_id[busy]).startswith(
+        'state ACTIVE/image_snapshot: only ACTIVE')
+
+
+def test_capacity_and_defrag_read_the_same_providers():
+    fake = fragmented()
+    view = cloud_mod.fetch(FakeConnection(fake), topology=True)
+    snap = cloud_mod.snapshot(view)
+    for provider in view.providers:
+        host = snap.host_by_name[provider.name]
+        assert host.capacity['MEMORY_MB'] == \
+            provider.inventories['MEMORY_MB'].capacity
+        assert host.used['MEMORY_MB'] == provider.usages['MEMORY_MB']
+
+
+# --- plan -------------------------------------------------------------------
+
+
+def test_plan_prints_what_moves_where_why_and_what_it_buys(capsys):
+    fake = fragmented()
+    assert run(fake, 'plan', '--os-cloud', 'fake', '--goal', 'room',
+               'big:1') == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == ('Goal: room big:1; reached: every room target fits')
+    assert out[1].split() == ['#', 'step', 'instance', 'GiB', 'from', 'to',
+                              'why']
+    row = out[2].split()
+    assert row[0:2] == ['1', '1'] and row[2].startswith('c')
+    assert row[4:7] == ['2.0', 'c', 'a'] or row[4:7] == ['2.0', 'c', 'b']
+    assert out[2].endswith('room for big on c')
+    assert out[3] == 'Buys: big: 0 -> 1 fit; empty hosts: 0 -> 0'
+    assert out[-1] == 'Nothing changed.'
+    assert not fake.live_migrate_calls
+
+
+def test_plan_saves_the_plan_with_its_snapshot(tmp_path, capsys):
+    fake = fragmented()
+    path = tmp_path / 'plan.json'
+    assert run(fake, 'plan', '--os-cloud', 'fake', '--goal', 'free-hosts',
+               '--max-migrations', '4', '--json', str(path)) == 0
+    saved = cmd.PlanFile.load(str(path))
+    assert saved.cloud == 'fake' and saved.plan.budget.max_migrations == 4
+    assert saved.plan.hosts_freed == ('c',)
+    assert {h.name for h in saved.snapshot.hosts} == {'a', 'b', 'c'}
+    assert set(saved.names.values()) == {'c0', 'c1', 'c2', 'c3'}
+    assert f'defrag apply {path}' in capsys.readouterr().out
+
+
+def test_plan_within_an_aggregate_touches_only_its_hosts(capsys):
+    fake = fragmented()
+    fake.add_aggregate('ab', ['a', 'b'])
+    assert run(fake, 'plan', '--os-cloud', 'fake', '--aggregate', 'ab') == 0
+    out = capsys.readouterr().out
+    assert 'No move.' in out and 'on 2 hosts and 10 servers' in out
+
+
+# --- apply ------------------------------------------------------------------
+
+
+def planned(fake, tmp_path, *goal):
+    path = tmp_path / 'plan.json'
+    assert run(fake, 'plan', '--os-cloud', 'fake', '--goal', *goal,
+               '--json', str(path)) == 0
+    return path
+
+
+def journal(path):
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_apply_carries_the_plan_out_and_the_flavor_then_fits(tmp_path,
+                                                             capsys):
+    fake = fragmented()
+    path = planned(fake, tmp_path, 'room', 'big:1')
+    assert run(fake, 'apply', str(path)) == 0
+    out = capsys.readouterr().out
+    assert 'Done: 1 server(s) moved' in out
+    records = journal(tmp_path / 'plan.journal.jsonl')
+    assert [r['result'] for r in records] == ['migrated']
+    assert where(fake)[records[0]['name']] == records[0]['target']
+    free_c = 16 * GIB - fake.used('c')['MEMORY_MB']
+    assert free_c >= 10 * GIB
+
+
+def test_apply_refuses_a_plan_that_no_longer_holds(tmp_path, capsys):
+    fake = fragmented()
+    path = planned(fake, tmp_path, 'free-hosts')
+    saved = cmd.PlanFile.load(str(path))
+    first = saved.plan.moves[0]
+    fake.disable(first.target)
+    before = where(fake)
+    assert run(fake, 'apply', str(path), '--journal',
+               str(tmp_path / 'j.jsonl')) == 1
+    err = capsys.readouterr().err
+    assert err.count('\n') == 1
+    assert (f'no longer holds: move 1 ({saved.names[first.instance]} '
+            f'({first.instance[:8]}) c -> {first.target}): target '
+            f'{first.target} is disabled; nothing was moved') in err
+    assert where(fake) == before and not fake.live_migrate_calls
+    (record,) = journal(tmp_path / 'j.jsonl')
+    assert record['result'] == 'stale'
+    assert record['error'] == f'target {first.target} is disabled'
+
+
+def test_apply_after_an_instance_was_deleted_says_so_in_one_line(tmp_path,
+                                                                 capsys):
+    fake = fragmented()
+    path = planned(fake, tmp_path, 'room', 'big:1')
+    gone = cmd.PlanFile.load(str(path)).plan.moves[0].instance
+    fake.delete(gone)
+    assert run(fake, 'apply', str(path)) == 1
+    err = capsys.readouterr().err
+    assert err.count('\n') == 1 and f'instance {gone} is gone' in err
+
+
+def test_apply_stopped_by_nova_names_the_move_and_exits_1(tmp_path, capsys):
+    fake = fragmented()
+    path = planned(fake, tmp_path, 'free-hosts')
+    saved = cmd.PlanFile.load(str(path))
+    fake.refuse[saved.plan.moves[1].instance] = 'No valid host was found.'
+    assert run(fake, 'apply', str(path)) == 1
+    err = capsys.readouterr().err
+    assert 'stopped at move 2: refused: HTTP 400: No valid host' in err
+    assert 'every server is on its source or its target' in err
+    results = [r['result'] for r in journal(
+        tmp_path / 'plan.journal.jsonl')]
+    assert results[:3] == ['migrated', 'failed', 'not-started']
+    assert {s.status for s in fake.servers.values()} == {'ACTIVE'}
+
+
+def test_apply_again_after_a_stop_resumes_where_it_stopped(tmp_path,
+                                                           capsys):
+    fake = fragmented()
+    path = planned(fake, tmp_path, 'free-hosts')
+    saved = cmd.PlanFile.load(str(path))
+    second = saved.plan.moves[1].instance
+    fake.refuse[second] = 'No valid host was found.'
+    assert run(fake, 'apply', str(path)) == 1
+    del fake.refuse[second]
+    assert run(fake, 'apply', str(path)) == 0
+    results = [r['result'] for r in journal(
+        tmp_path / 'plan.journal.jsonl')]
+    n = len(saved.plan.moves)
+    assert results[n:] == ['already-done'] + ['migrated'] * (n - 1)
+    assert 'c' not in where(fake).values()
+
+
+def test_ctrl_c_during_apply_stops_after_the_migration_in_flight(
+        tmp_path, capsys):
+    fake = fragmented()
+    path = planned(fake, tmp_path, 'free-hosts')
+    fake.on_migrate.append(lambda sid, target: os.kill(os.getpid(),
+                                                        signal.SIGINT))
+    assert run(fake, 'apply', str(path)) == 130
+    captured = capsys.readouterr()
+    assert 'interrupted: stopping after the migrations in flight' in \
+        captured.out
+    assert 'interrupted; 1 of 4 move(s) done' in captured.err
+    results = [r['result'] for r in journal(
+        tmp_path / 'plan.journal.jsonl')]
+    assert results == ['migrated'] + ['not-started'] * 3
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_apply_of_a_file_that_is_not_a_plan_is_a_usage_error(tmp_path,
+                                                             capsys):
+    fake = fragmented()
+    bad = tmp_path / 'bad.json'
+    bad.write_text('{"format": "something else"}')
+    assert run(fake, 'apply', str(bad)) == 2
+    assert 'not a plan of nova-scale-ext defrag plan --json' in \
+        capsys.readouterr().err
+    assert run(fake, 'apply', str(tmp_path / 'missing.json')) == 2
+
+
+# --- keep -------------------------------------------------------------------
+
+
+def test_keep_moves_the_fewest_servers_for_the_room_asked(capsys):
+    fake = fragmented()
+    assert run(fake, 'keep', '--os-cloud', 'fake', '--room', 'big:1') == 0
+    out = capsys.readouterr().out
+    assert 'room big 0 of 1 fit; moving 1 server(s), 2.0 GiB' in out
+    assert 'moved 1 server(s); room now big 1 (as planned)' in out
+    assert len(fake.live_migrate_calls) == 1
+    assert run(fake, 'keep', '--os-cloud', 'fake', '--room', 'big:1') == 0
+    assert 'room big 1 of 1 fit; nothing to move' in capsys.readouterr().out
+    assert len(fake.live_migrate_calls) == 1
+
+
+def test_keep_that_cannot_make_the_room_exits_1_saying_why(capsys):
+    fake = fragmented()
+    assert run(fake, 'keep', '--os-cloud', 'fake', '--room', 'big:1',
+               '--max-migrations', '0') == 1
+    assert 'cannot do better' in capsys.readouterr().out
+    assert not fake.live_migrate_calls
+
+
+def test_keep_every_survives_an_unreachable_cloud(capsys):
+    fake = fragmented()
+    fake.unreachable = True
+    calls = []
+
+    def connect(name):
+        calls.append(name)
+        if len(calls) == 2:
+            fake.unreachable = False
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return connector(fake)(name)
+
+    args = main.build_parser().parse_args(
+        ['defrag', 'keep', '--os-cloud', 'fake', '--room', 'big:1',
+         '--every', '0.01s', '--poll', '0.001s'])
+    with pytest.raises(KeyboardInterrupt):
+        cmd.run(args, connect=connect)
+    out = capsys.readouterr().out.splitlines()
+    assert 'pass failed: cloud \'fake\': Unable to establish connection' \
+        in out[0]
+    assert any('moved 1 server(s)' in line for line in out)
+
+
+# --- errors -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize('argv', [
+    ['plan', '--max-migrations', '-1'],
+    ['plan', '--max-memory-gib', 'nan'],
+    ['plan', '--headroom', '0.2'],
+    ['keep', '--room', 'big'],
+    ['keep', '--room', 'big:0'],
+    ['keep', '--room', 'big:1', '--every', '10x'],
+    ['apply', 'plan.json', '--concurrency', '0'],
+    ['apply'],
+])
+def test_bad_arguments_exit_2_with_a_message(argv, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main.build_parser().parse_args(['defrag', *argv])
+    assert exc.value.code == 2
+    assert 'error:' in capsys.readouterr().err
+
+
+def test_an_unknown_flavor_or_aggregate_is_a_usage_error(capsys):
+    fake = fragmented()
+    assert run(fake, 'plan', '--os-cloud', 'fake', '--goal', 'room',
+               'nosuch:1') == 2
+    assert "flavor 'nosuch' is not known" in capsys.readouterr().err
+    assert run(fake, 'plan', '--os-cloud', 'fake', '--aggregate', 'x') == 2
+    assert '--aggregate x: no such aggregate' in capsys.readouterr().err
+
+
+@pytest.mark.parametrize('action', [['plan'], ['keep', '--room', 'big:1']])
+def test_an_unreachable_cloud_is_one_line_and_exit_1(action, capsys):
+    fake = fragmented()
+    fake.unreachable = True
+    assert run(fake, *action, '--os-cloud', 'fake') == 1
+    err = capsys.readouterr().err
+    assert err.count('\n') == 1
+    assert "cloud 'fake': Unable to establish connection" in err
+
+
+def test_missing_admin_credentials_are_one_line_and_exit_1(capsys):
+    fake = fragmented()
+    fake.forbidden = True
+    assert run(fake, 'plan', '--os-cloud', 'fake') == 1
+    err = capsys.readouterr().err
+    assert err.count('\n') == 1 and '(admin credentials are needed)' in err
+
+
+def test_an_unknown_cloud_name_is_one_line_and_exit_1(capsys):
+    assert run(fragmented(), 'plan', '--os-cloud', 'other') == 1
+    assert "cloud 'other': Cloud other was not found." in \
+        capsys.readouterr().err
+
+
+def test_the_commands_are_registered_under_defrag():
+    args = main.build_parser().parse_args(
+        ['defrag', 'plan', '--os-cloud', 'prod', '--goal', 'room', 'x:2',
+         '--max-memory-gib', '64'])
+    assert args.func is cmd.run and args.goal == ['room', 'x:2']
+    assert args.max_memory_gib == 64.0
+    args = main.build_parser().parse_args(
+        ['defrag', 'keep', '--room', 'x:2', '--room', 'y:1', '--every',
+         '10m'])
+    assert args.room == ['x:2', 'y:1'] and args.every == 600.0
+
+
+def test_a_saved_plan_round_trips(tmp_path):
+    fake = fragmented()
+    path = planned(fake, tmp_path, 'room', 'big:1')
+    saved = cmd.PlanFile.load(str(path))
+    again = tmp_path / 'again.json'
+    again.write_text(saved.dumps())
+    assert cmd.PlanFile.load(str(again)).plan.to_dict() == \
+        saved.plan.to_dict()
+    assert defrag.verify(saved.snapshot, saved.plan).ok
