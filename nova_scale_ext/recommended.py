@@ -30,3 +30,11 @@ large_slot_flavors = 32:65536,32:131072,64:131072
 large_slot_spare_host_share = 0.5
 stranded_capacity_weight_multiplier = 0.0
 """
+
+#: The consolidation the documentation recommends, as a ``simulate --defrag``
+#: mode (``--defrag recommended``): every hour, keep room for 60 instances of
+#: 32 vCPU / 64 GiB with at most 64 live migrations a pass: what
+#: ``nova-scale-ext defrag keep --room FLAVOR:60 --every 1h --max-migrations
+#: 64`` does in a cloud (FLAVOR of that size). Provisional: to be replaced by
+#: the setting the benchmark (issue 13, targets) shows best.
+DEFRAG_MODE = 'keeper:1h:32x65536=60:64'

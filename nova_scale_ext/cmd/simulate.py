@@ -32,6 +32,8 @@ examples:
       huawei-lt --host-size 80c/180G --compact --json out.json --plot out.png
   nova-scale-ext simulate --trace vms.csv --fleet fleet.yaml \\
       --policy nova-stack --config /etc/nova/nova.conf
+  nova-scale-ext simulate --compact --policy scale-ext \\
+      --defrag on-rejection --defrag recommended
 
 Exit status: 0 on success, 2 for unusable input (arguments, trace, fleet
 file or nova.conf), 1 for other failures.
@@ -153,6 +155,13 @@ def run(args, parser=None):
         parser.error('--synthetic and --trace-format are exclusive')
     if args.fleet and (args.hosts is not None or args.host_size is not None):
         parser.error('--fleet and --hosts/--host-size are exclusive')
+    from nova_scale_ext.defrag import simulate as dsim
+    try:
+        for text in args.defrag:
+            dsim.parse_mode(text, runner.RECOMMENDED_SHAPES)
+    except dsim.ModeError as exc:
+        print(f'nova-scale-ext simulate: error: {exc}', file=sys.stderr)
+        return 2
     if args.plot:
         try:
             import matplotlib  # noqa: F401
@@ -180,8 +189,9 @@ def run(args, parser=None):
                           and not args.no_progress) else None
     try:
         result = runner.run(wl, fl, policies, compact_search=args.compact,
-                            engine=args.engine, progress=show)
-    except policy.PolicyError as exc:
+                            engine=args.engine, progress=show,
+                            defrag_modes=list(dict.fromkeys(args.defrag)))
+    except (policy.PolicyError, dsim.ModeError) as exc:
         if show:
             show.clear()
         print(f'nova-scale-ext simulate: error: {exc}', file=sys.stderr)
@@ -248,6 +258,14 @@ def build_parser(parser):
     pols.add_argument('--engine', choices=runner.ENGINES, default='auto',
                       help='auto (default): the fast engine where it can '
                            'model the policy, else Nova\'s own code')
+    pols.add_argument('--defrag', action='append', default=[],
+                      metavar='MODE',
+                      help='also replay each policy with consolidation by '
+                           'live migration, as a row POLICY+MODE '
+                           '(repeatable): on-rejection[:M], '
+                           'periodic:EVERY[:M], keeper:EVERY:K[:M] (K '
+                           'instances of each large_slot_flavors shape, or '
+                           'VCPUSxMEMORY_MB=K,...) or recommended')
     out = parser.add_argument_group('output')
     out.add_argument('--compact', action='store_true',
                      help='also search the smallest number of identical '

@@ -9,8 +9,7 @@
 #    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 #    License for the specific language governing permissions and limitations
 #    under the License.
-"""Consolidation inside a simulator replay (a prototype of
-``simulate --defrag MODE``).
+"""Consolidation inside a simulator replay (``simulate --defrag MODE``).
 
 Modes (:func:`parse_mode`):
 
@@ -22,6 +21,9 @@ Modes (:func:`parse_mode`):
 ``periodic:EVERY[:M]``
     Every ``EVERY`` of trace time (``6h``, ``30m``, ``600s``), a
     ``free-hosts`` pass of at most ``M`` migrations (default 8).
+``recommended``
+    :data:`nova_scale_ext.recommended.DEFRAG_MODE`, the setting the
+    documentation recommends (one of the above).
 ``keeper:EVERY:K[:M]``
     Every ``EVERY``, make sure ``K`` instances of each protected shape
     (``large_slot_flavors``; or ``VCPUSxMEMORY_MB=K,...`` for shapes of
@@ -40,7 +42,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -51,7 +53,7 @@ from nova_scale_ext.defrag.cluster import Cluster
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-MODES = ('on-rejection', 'periodic', 'keeper')
+MODES = ('on-rejection', 'periodic', 'keeper', 'recommended')
 _UNITS = {'s': 1.0, 'm': 60.0, 'h': 3600.0, 'd': 86400.0}
 
 
@@ -117,6 +119,12 @@ def parse_mode(text: str, shapes: Sequence[str] = ()) -> Mode:
     parts = text.strip().split(':')
     kind, args = parts[0], parts[1:]
     where = f'--defrag {text}'
+    if kind == 'recommended':
+        if args:
+            raise ModeError(f'{where}: recommended takes no settings')
+        from nova_scale_ext import recommended
+        return dataclasses.replace(
+            parse_mode(recommended.DEFRAG_MODE, shapes), text=kind)
     if kind == 'on-rejection':
         if len(args) > 1:
             raise ModeError(f'{where}: expected on-rejection[:MIGRATIONS]')
@@ -165,13 +173,18 @@ class Defrag:
     ``ledger`` is the simulator's :class:`~nova_scale_ext.simulate.model.
     Ledger` (``capacity``, ``used``, ``host_of``, ``place``, ``remove``),
     ``chooser`` the policy's chooser (told of every host a move changes),
-    ``headroom`` the shares the policy's headroom filter keeps per host.
+    ``headroom`` the shares the policy's headroom filter keeps per host,
+    ``on_change(host)`` told of each host a move changes (the replay's
+    metrics recorder). The replay loop calls :meth:`tick` and
+    :meth:`rejected` (:func:`nova_scale_ext.simulate.replay.replay`).
     """
 
     def __init__(self, mode: Mode, ledger, requests: FloatArray, chooser,
                  headroom: FloatArray | None = None,
-                 weights: FloatArray | None = None) -> None:
+                 weights: FloatArray | None = None,
+                 on_change: Callable[[int], None] | None = None) -> None:
         self.mode = mode
+        self.on_change = on_change
         self.ledger = ledger
         self.requests = requests
         self.chooser = chooser
@@ -208,6 +221,9 @@ class Defrag:
             led.place(vm, target, req)
             changed(source)
             changed(target)
+            if self.on_change is not None:
+                self.on_change(source)
+                self.on_change(target)
             self.stats.migrations += 1
             self.stats.moved_mb += float(req[1])
         return int(out.instance.size)
@@ -254,38 +270,6 @@ class Defrag:
         return host
 
 
-def replay(workload, ledger, chooser, requests: FloatArray,
-           defrag: Defrag | None, *,
-           stop_at_first_rejection: bool = True) -> tuple[int, int]:
-    """The simulator's replay loop with ``defrag``'s hooks: ``(rejections,
-    events replayed)``."""
-    order, times = workload.events
-    order_l = order.tolist()
-    times_l = times.tolist()
-    rejections = 0
-    tick = defrag.tick if defrag is not None else None
-    for pos, code in enumerate(order_l):
-        if tick is not None:
-            tick(times_l[pos])
-        if code < 0:
-            vm = ~code
-            host = ledger.remove(vm, requests[vm])
-            if host >= 0:
-                chooser.changed(host)
-            continue
-        host = chooser.select(code)
-        if host < 0 and defrag is not None:
-            host = defrag.rejected(code)
-        if host < 0:
-            rejections += 1
-            if stop_at_first_rejection:
-                return rejections, pos + 1
-            continue
-        ledger.place(code, host, requests[code])
-        chooser.changed(host)
-    return rejections, len(order_l)
-
-
 @dataclasses.dataclass
 class Trial:
     hosts: int
@@ -300,8 +284,11 @@ def hosts_needed(make_chooser, workload, requests: FloatArray, base,
     """Fleets of ``start`` to ``stop`` hosts of ``base``'s single class,
     each replayed from the start with ``mode`` (None: no consolidation)
     until its first rejection; stops at the first size with none (the
-    last trial). ``make_chooser(ledger)`` is the policy's chooser."""
+    last trial). ``make_chooser(ledger)`` is the policy's chooser. (A
+    benchmark's view of every size tried; ``simulate --compact`` uses
+    :func:`nova_scale_ext.simulate.compact.search`.)"""
     from nova_scale_ext.simulate import model
+    from nova_scale_ext.simulate.replay import replay
     trials = []
     for n in range(start, stop + 1):
         began = time.perf_counter()
@@ -309,7 +296,9 @@ def hosts_needed(make_chooser, workload, requests: FloatArray, base,
         chooser = make_chooser(ledger)
         defrag = (Defrag(mode, ledger, requests, chooser)
                   if mode is not None else None)
-        rejections, _ = replay(workload, ledger, chooser, requests, defrag)
+        rejections = replay(workload, ledger, chooser, requests,
+                            stop_at_first_rejection=True,
+                            defrag=defrag).rejections
         trials.append(Trial(n, rejections,
                             defrag.stats if defrag else Stats(),
                             time.perf_counter() - began))

@@ -56,6 +56,9 @@ Hosts needed
     the peak number of VMs alive at once (then an empty host is always
     available, and a policy that still rejects will never pass).
 
+    With a consolidation mode every size is replayed from the start too: a
+    migration plan depends on the whole fleet, empty hosts included.
+
 Nothing here imports Nova.
 """
 
@@ -72,11 +75,17 @@ import numpy.typing as npt
 
 from nova_scale_ext.simulate import fleet as fleet_mod
 from nova_scale_ext.simulate import model
-from nova_scale_ext.simulate.replay import Chooser, Progress, replay
+from nova_scale_ext.simulate.replay import (
+    Chooser,
+    Consolidation,
+    Progress,
+    replay,
+)
 from nova_scale_ext.simulate.workload import Workload
 
 FloatArray = npt.NDArray[np.float64]
 MakeChooser = Callable[[model.Ledger], Chooser]
+MakeDefrag = Callable[[model.Ledger, Chooser], Consolidation]
 
 
 def hosts_for(demand: float, capacity: float) -> int:
@@ -138,6 +147,8 @@ class SearchResult:
     decisions: int = 0
     wall_s: float = 0.0
     note: str = ''
+    #: the consolidation mode of the replay at ``hosts_needed`` hosts
+    defrag: Consolidation | None = None
 
 
 class _Window:
@@ -175,14 +186,17 @@ def search(make_chooser: MakeChooser, workload: Workload,
            requests: FloatArray, base: fleet_mod.Fleet, bound: int, *,
            share_prefixes: bool = True, sensitive: bool = True,
            progress: Progress | None = None,
-           limit: int | None = None) -> SearchResult:
+           limit: int | None = None,
+           make_defrag: MakeDefrag | None = None) -> SearchResult:
     """Smallest number of hosts of ``base``'s single class with no
     rejection.
 
     ``make_chooser(ledger)`` gives the policy's chooser for a ledger;
     ``sensitive`` says whether a weight may depend on which other hosts are
     candidates (see the module docstring); ``limit`` caps the sizes tried
-    (default: the peak number of VMs alive at once, plus one).
+    (default: the peak number of VMs alive at once, plus one);
+    ``make_defrag(ledger, chooser)`` gives a consolidation mode for each
+    replay (then no replay shares another's prefix).
     """
     began = time.perf_counter()
     result = SearchResult(None, bound)
@@ -204,6 +218,8 @@ def search(make_chooser: MakeChooser, workload: Workload,
     top = max(top, bound)
     lo = max(bound, 1)
     width = max(8, lo // 8)
+    if make_defrag is not None:
+        share_prefixes = False
 
     def run(n: int, ledger: model.Ledger | None = None, start: int = 0,
             observer: _Window | None = None) -> bool:
@@ -211,12 +227,17 @@ def search(make_chooser: MakeChooser, workload: Workload,
             ledger = model.Ledger(base.resized(n), n_vms)
         if observer is not None:
             observer.ledger = ledger
-        out = replay(workload, ledger, make_chooser(ledger), requests,
+        chooser = make_chooser(ledger)
+        defrag = (make_defrag(ledger, chooser) if make_defrag is not None
+                  else None)
+        out = replay(workload, ledger, chooser, requests,
                      start=start, stop_at_first_rejection=True,
-                     observer=observer, progress=progress)
+                     observer=observer, progress=progress, defrag=defrag)
         result.replays += 1
         result.decisions += out.decisions
         ok = out.completed and out.rejections == 0
+        if ok:
+            result.defrag = defrag
         return ok
 
     def done(n: int | None) -> SearchResult:

@@ -17,6 +17,11 @@ engine's chooser for a host (-1: rejected) and allocates the VM there.  The
 chooser is told after every change of a host so that it can refresh its own
 view (the reference engine rebuilds that host's ``HostState``).
 
+With a consolidation mode (``defrag``, see :mod:`nova_scale_ext.defrag.
+simulate`), the mode gets a ``tick`` before each event and a chance to make
+room by migration for an arrival no host takes; it reports the hosts its
+moves change to the chooser and the recorder itself.
+
 Nothing here imports Nova.
 """
 
@@ -42,6 +47,16 @@ Observer = Callable[[int, int, int], bool]
 Progress = Callable[[int, int], None]
 
 PROGRESS_EVERY = 4096
+
+
+class Consolidation(Protocol):
+    """What a consolidation mode gives the replay loop."""
+
+    def tick(self, now: float) -> None:
+        """Called before each event at trace time ``now``."""
+
+    def rejected(self, vm: int) -> int:
+        """A host for ``vm`` after making room (-1: none)."""
 
 
 class Chooser(Protocol):
@@ -71,11 +86,14 @@ def replay(workload: Workload, ledger: Ledger, chooser: Chooser,
            stop_at_first_rejection: bool = False,
            recorder: Recorder | None = None,
            observer: Observer | None = None,
-           progress: Progress | None = None) -> Outcome:
+           progress: Progress | None = None,
+           defrag: Consolidation | None = None) -> Outcome:
     """Replay the events of ``workload`` from position ``start``."""
     order, times = workload.events
     order_l = order.tolist()
-    times_l = times.tolist() if recorder is not None else None
+    timed = recorder is not None or defrag is not None
+    times_l = times.tolist() if timed else None
+    tick = defrag.tick if defrag is not None else None
     total = len(order_l)
     out = Outcome()
     began = time.perf_counter()
@@ -88,6 +106,8 @@ def replay(workload: Workload, ledger: Ledger, chooser: Chooser,
         code = order_l[pos]
         if recorder is not None:
             recorder.advance(times_l[pos])
+        if tick is not None:
+            tick(times_l[pos])
         if progress is not None and pos % PROGRESS_EVERY == 0:
             progress(pos, total)
         if code < 0:
@@ -99,6 +119,8 @@ def replay(workload: Workload, ledger: Ledger, chooser: Chooser,
                     recorder.host_changed(host)
             continue
         host = select(code)
+        if host < 0 and defrag is not None:
+            host = defrag.rejected(code)
         out.decisions += 1
         if observer is not None and observer(pos, code, host):
             out.stopped_at = pos

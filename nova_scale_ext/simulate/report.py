@@ -63,6 +63,9 @@ def table(report):
     head += ['rejections', 'peak active', 'mean active']
     head += [f'util {_SHORT[r]}' for r in resources]
     head += [f'stranded {_SHORT[r]}' for r in resources]
+    with_defrag = any(res.defrag is not None for res in report.results)
+    if with_defrag:
+        head += ['migrations', 'moved GiB']
     head.append('decisions/s')
     rows = []
     for res in report.results:
@@ -75,6 +78,12 @@ def table(report):
                 f'{m.mean_active_hosts:.1f}']
         row += [_pct(m.utilisation.get(r, 0.0)) for r in resources]
         row += [_pct(m.stranded.get(r, 0.0)) for r in resources]
+        if with_defrag:
+            d = res.defrag
+            row += (['-', '-'] if d is None else
+                    [f'{_int(d["migrations"])} '
+                     f'({_pct(d["migrated_share"])})',
+                     _int(round(d['moved_gib']))])
         row.append(_int(round(res.decisions_per_s)))
         rows.append(row)
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
@@ -103,6 +112,12 @@ def table(report):
             if s.note:
                 text += f'; {s.note}'
             notes.append(text)
+    if with_defrag:
+        notes.append('POLICY+MODE: the policy with consolidation by live '
+                     'migration (--defrag MODE); migrations and GiB of '
+                     'guest memory moved over the whole replay'
+                     + (' at the hosts-needed size' if report.compact
+                        else ''))
     if notes:
         lines.append('')
         lines += notes
@@ -137,6 +152,14 @@ def as_dict(report):
                 'decisions': res.search.decisions,
                 'seconds': round(res.search.wall_s, 3),
                 'note': res.search.note or None,
+            }
+        if res.defrag is not None:
+            d = res.defrag
+            entry['defrag'] = {
+                'mode': d['mode'],
+                'migrations': d['migrations'],
+                'migrated_share': round(d['migrated_share'], 6),
+                'moved_gib': round(d['moved_gib'], 3),
             }
         policies[res.name] = entry
     return {

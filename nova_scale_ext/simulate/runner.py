@@ -14,7 +14,9 @@
 For each policy: load it into ``CONF``, build its engine (the fast one when
 it can model the policy, else the reference one, saying why), replay the
 workload on the fleet while recording metrics, and, with ``compact``, search
-the hosts needed (:mod:`.compact`).
+the hosts needed (:mod:`.compact`).  Then the same for each consolidation
+mode (:mod:`nova_scale_ext.defrag.simulate`), as a result named
+``POLICY+MODE``.
 """
 
 import dataclasses
@@ -48,6 +50,9 @@ class PolicyResult:
     wall_s: float
     metrics: metrics_mod.Metrics
     search: compact.SearchResult | None = None
+    #: ``{mode, migrations, migrated_share, moved_gib}`` for a
+    #: ``POLICY+MODE`` result (None: no consolidation)
+    defrag: dict | None = None
 
     @property
     def decisions_per_s(self):
@@ -89,14 +94,48 @@ def make_engine(loaded, workload, shapes, shape_of, with_disk,
     return engine_nova.ReferenceEngine(*args), ''
 
 
+def protected_shapes():
+    """The loaded policy's ``large_slot_flavors`` as ``VCPUS:MEMORY_MB``
+    texts, or the recommended configuration's when it has none (what a
+    ``keeper`` mode without shapes of its own protects)."""
+    from nova_scale_ext.scheduler.weights import large_slot
+    shapes = large_slot.configured_shapes()
+    if not len(shapes):
+        return list(RECOMMENDED_SHAPES)
+    return [f'{v:g}:{m:g}' for v, m in shapes[:, :2].tolist()]
+
+
+def _recommended_shapes():
+    import configparser
+
+    from nova_scale_ext import recommended
+    conf = configparser.ConfigParser(strict=False, interpolation=None)
+    conf.read_string(recommended.NOVA_CONF)
+    text = conf.get('scale_ext_weights', 'large_slot_flavors', fallback='')
+    return tuple(item.strip() for item in text.split(',') if item.strip())
+
+
+RECOMMENDED_SHAPES = _recommended_shapes()
+
+
+def _defrag_fields(mode, stats, n_vms):
+    return {'mode': mode.text, 'migrations': stats.migrations,
+            'migrated_share': stats.migrations / n_vms if n_vms else 0.0,
+            'moved_gib': stats.moved_gib}
+
+
 def run(workload, fleet, policies, *, compact_search=False, engine='auto',
-        progress=None):
+        progress=None, defrag_modes=()):
     """Replay ``workload`` on ``fleet`` under each policy.
 
     ``progress(label, done, total)`` is called now and then.  With
     ``compact_search`` (``fleet`` must then have one host class), also search
-    the smallest number of such hosts each policy needs.
+    the smallest number of such hosts each policy needs.  Each text of
+    ``defrag_modes`` (``--defrag``) adds a result per policy with that
+    consolidation mode active; a ``keeper`` protects the policy's
+    :func:`protected_shapes`.
     """
+    from nova_scale_ext.defrag import simulate as dsim
     if compact_search and len(fleet.classes) != 1:
         raise ValueError('the hosts-needed search needs identical hosts (one '
                          'host class)')
@@ -112,36 +151,62 @@ def run(workload, fleet, policies, *, compact_search=False, engine='auto',
     bound = compact.lower_bound(workload, fleet, requests)
     results = []
     for pol in policies:
-        def tick(done, total, _name=pol.name, _label='replay'):
-            if progress is not None:
-                progress(f'{_name}: {_label}', done, total)
-
         with policy_mod.loaded(pol) as loaded:
             eng, note = make_engine(loaded, workload, shapes, shape_of,
                                     with_disk, engine)
-            ledger = model.Ledger(fleet, len(workload))
-            recorder = metrics_mod.Recorder(ledger, min_request, offered)
-            chooser = eng.chooser(ledger)
-            out = replay(workload, ledger, chooser, requests,
-                         recorder=recorder, progress=tick)
-            result = PolicyResult(pol.name, eng.name, note, out.rejections,
-                                  out.decisions, out.wall_s,
-                                  recorder.finish())
-            if compact_search:
-                sensitive = True
-                if eng.shares_prefixes:
-                    probe = eng.chooser(model.Ledger(fleet.resized(1), 0))
-                    sensitive = probe.candidate_set_sensitive
+            modes = [None] + [dsim.parse_mode(text, protected_shapes())
+                              for text in defrag_modes]
+            for mode in modes:
+                name = pol.name if mode is None else f'{pol.name}+{mode.text}'
 
-                def search_tick(done, total, _name=pol.name):
+                def tick(done, total, _name=name, _label='replay'):
                     if progress is not None:
-                        progress(f'{_name}: hosts needed', done, total)
+                        progress(f'{_name}: {_label}', done, total)
 
-                result.search = compact.search(
-                    eng.chooser, workload, requests, fleet, bound,
-                    share_prefixes=eng.shares_prefixes, sensitive=sensitive,
-                    progress=search_tick)
-            results.append(result)
+                ledger = model.Ledger(fleet, len(workload))
+                recorder = metrics_mod.Recorder(ledger, min_request, offered)
+                chooser = eng.chooser(ledger)
+                defrag = None
+                if mode is not None:
+                    defrag = dsim.Defrag(mode, ledger, requests, chooser,
+                                         on_change=recorder.host_changed)
+                out = replay(workload, ledger, chooser, requests,
+                             recorder=recorder, progress=tick, defrag=defrag)
+                result = PolicyResult(name, eng.name, note, out.rejections,
+                                      out.decisions, out.wall_s,
+                                      recorder.finish())
+                if compact_search:
+                    result.search = _search(eng, mode, workload, requests,
+                                            fleet, bound, progress, name)
+                if mode is not None:
+                    searched = result.search.defrag if result.search else None
+                    stats = (searched or defrag).stats
+                    result.defrag = _defrag_fields(mode, stats, len(workload))
+                results.append(result)
     peak = workload.alive_peak(requests).tolist()
     return Report(workload, fleet, bound, with_disk, compact_search,
                   host_size, results, peak, time.perf_counter() - began)
+
+
+def _search(eng, mode, workload, requests, fleet, bound, progress, name):
+    """The hosts-needed search of one policy, with ``mode`` active."""
+    from nova_scale_ext.defrag import simulate as dsim
+    sensitive = True
+    if eng.shares_prefixes:
+        probe = eng.chooser(model.Ledger(fleet.resized(1), 0))
+        sensitive = probe.candidate_set_sensitive
+
+    def search_tick(done, total):
+        if progress is not None:
+            progress(f'{name}: hosts needed', done, total)
+
+    make_defrag = None
+    if mode is not None:
+        def make_defrag(ledger, chooser):
+            return dsim.Defrag(mode, ledger, requests, chooser)
+
+    return compact.search(
+        eng.chooser, workload, requests, fleet, bound,
+        share_prefixes=eng.shares_prefixes, sensitive=sensitive,
+        progress=search_tick, make_defrag=make_defrag)
+

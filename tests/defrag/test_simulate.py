@@ -12,6 +12,8 @@
 """Consolidation modes inside a simulator replay, on a spreading policy
 that fragments two hosts."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -19,6 +21,7 @@ from nova_scale_ext.defrag import simulate as dsim
 from nova_scale_ext.simulate import fleet as fleet_mod
 from nova_scale_ext.simulate import model
 from nova_scale_ext.simulate import workload as wl_mod
+from nova_scale_ext.simulate.replay import replay
 
 
 class Spread:
@@ -54,9 +57,8 @@ def run(mode_text, rows):
     chooser = Spread(ledger, requests)
     mode = dsim.parse_mode(mode_text, ['8:8192']) if mode_text else None
     defrag = dsim.Defrag(mode, ledger, requests, chooser) if mode else None
-    rejections, _ = dsim.replay(wl, ledger, chooser, requests, defrag,
-                                stop_at_first_rejection=False)
-    return rejections, defrag, ledger, chooser
+    out = replay(wl, ledger, chooser, requests, defrag=defrag)
+    return out.rejections, defrag, ledger, chooser
 
 
 FRAGMENTED = [(4, 4, 0, np.inf), (4, 4, 1, np.inf), (8, 8, 5, np.inf)]
@@ -96,7 +98,8 @@ def test_migrations_respect_the_budget_of_a_pass():
 
 
 @pytest.mark.parametrize('text,message', [
-    ('sometimes', 'expected one of on-rejection, periodic, keeper'),
+    ('sometimes', 'expected one of on-rejection, periodic, keeper, '
+                  'recommended'),
     ('periodic', r'expected periodic:EVERY\[:MIGRATIONS\]'),
     ('periodic:soon', 'expected a duration such as 10m'),
     ('periodic:0h', 'expected a duration'),
@@ -104,6 +107,7 @@ def test_migrations_respect_the_budget_of_a_pass():
     ('keeper:10m:many', 'expected a whole number'),
     ('on-rejection:1:2', 'expected on-rejection'),
     ('keeper:1h:32x=4', 'expected VCPUSxMEMORY_MB=K'),
+    ('recommended:1h', 'recommended takes no settings'),
 ])
 def test_bad_modes_are_refused(text, message):
     with pytest.raises(dsim.ModeError, match=message):
@@ -159,3 +163,29 @@ def test_a_keeper_share_follows_the_free_capacity():
     assert [t.count for t in defrag.keep_targets()] == [0]
     with pytest.raises(dsim.ModeError, match='share from 1% to 100%'):
         dsim.parse_mode('keeper:1h:150%', ['8:8192'])
+
+
+def test_recommended_is_the_documented_keeper():
+    from nova_scale_ext import recommended
+    mode = dsim.parse_mode('recommended')
+    assert mode == dataclasses.replace(
+        dsim.parse_mode(recommended.DEFRAG_MODE), text='recommended')
+    assert mode.kind == 'keeper'      # what `defrag keep` runs in a cloud
+
+
+def test_moves_are_reported_to_the_on_change_callback():
+    rows = FRAGMENTED
+    n = len(rows)
+    wl = wl_mod.Workload(
+        'hand', [str(i) for i in range(n)],
+        np.array([r[0] for r in rows]), np.array([r[1] * 1024 for r in rows]),
+        np.zeros(n, dtype=np.int64), np.array([r[2] for r in rows], float),
+        np.array([r[3] for r in rows], float))
+    requests = wl.requests(False)
+    ledger = model.Ledger(fleet_mod.identical(2, '8c/16G'), n)
+    chooser = Spread(ledger, requests)
+    seen = []
+    defrag = dsim.Defrag(dsim.parse_mode('on-rejection'), ledger, requests,
+                         chooser, on_change=seen.append)
+    replay(wl, ledger, chooser, requests, defrag=defrag)
+    assert sorted(seen) == [0, 1]           # one move: its source and target
