@@ -243,6 +243,9 @@ def test_apply_again_after_a_stop_resumes_where_it_stopped(tmp_path,
 
 def test_ctrl_c_during_apply_stops_after_the_migration_in_flight(
         tmp_path, capsys):
+    # Whatever SIGINT's handler was (a background job starts with it
+    # ignored), apply puts it back when it returns.
+    before = signal.getsignal(signal.SIGINT)
     fake = fragmented()
     path = planned(fake, tmp_path, 'free-hosts')
     fake.on_migrate.append(lambda sid, target: os.kill(os.getpid(),
@@ -255,7 +258,7 @@ def test_ctrl_c_during_apply_stops_after_the_migration_in_flight(
     results = [r['result'] for r in journal(
         tmp_path / 'plan.journal.jsonl')]
     assert results == ['migrated'] + ['not-started'] * 3
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is before
 
 
 def test_apply_of_a_file_that_is_not_a_plan_is_a_usage_error(tmp_path,
