@@ -44,17 +44,26 @@ class Spread:
         self.changes += 1
 
 
-def run(mode_text, rows):
-    """rows: (vcpus, GiB, start, end) on two 8c/16G hosts."""
+def workload(rows):
+    """rows: (vcpus, GiB, start, end)."""
     n = len(rows)
-    wl = wl_mod.Workload(
+    return wl_mod.Workload(
         'hand', [str(i) for i in range(n)],
         np.array([r[0] for r in rows]), np.array([r[1] * 1024 for r in rows]),
         np.zeros(n, dtype=np.int64), np.array([r[2] for r in rows], float),
         np.array([r[3] for r in rows], float))
+
+
+def two_hosts(rows):
+    """The workload of ``rows`` on two 8c/16G hosts, spread."""
+    wl = workload(rows)
     requests = wl.requests(False)
-    ledger = model.Ledger(fleet_mod.identical(2, '8c/16G'), n)
-    chooser = Spread(ledger, requests)
+    ledger = model.Ledger(fleet_mod.identical(2, '8c/16G'), len(rows))
+    return wl, requests, ledger, Spread(ledger, requests)
+
+
+def run(mode_text, rows):
+    wl, requests, ledger, chooser = two_hosts(rows)
     mode = dsim.parse_mode(mode_text, ['8:8192']) if mode_text else None
     defrag = dsim.Defrag(mode, ledger, requests, chooser) if mode else None
     out = replay(wl, ledger, chooser, requests, defrag=defrag)
@@ -131,13 +140,7 @@ def test_modes_read_their_settings():
 
 
 def test_consolidation_lowers_the_hosts_needed():
-    rows = FRAGMENTED
-    n = len(rows)
-    wl = wl_mod.Workload(
-        'hand', [str(i) for i in range(n)],
-        np.array([r[0] for r in rows]), np.array([r[1] * 1024 for r in rows]),
-        np.zeros(n, dtype=np.int64), np.array([r[2] for r in rows], float),
-        np.array([r[3] for r in rows], float))
+    wl = workload(FRAGMENTED)
     requests = wl.requests(False)
     base = fleet_mod.identical(1, '8c/16G')
 
@@ -174,16 +177,7 @@ def test_recommended_is_the_documented_keeper():
 
 
 def test_moves_are_reported_to_the_on_change_callback():
-    rows = FRAGMENTED
-    n = len(rows)
-    wl = wl_mod.Workload(
-        'hand', [str(i) for i in range(n)],
-        np.array([r[0] for r in rows]), np.array([r[1] * 1024 for r in rows]),
-        np.zeros(n, dtype=np.int64), np.array([r[2] for r in rows], float),
-        np.array([r[3] for r in rows], float))
-    requests = wl.requests(False)
-    ledger = model.Ledger(fleet_mod.identical(2, '8c/16G'), n)
-    chooser = Spread(ledger, requests)
+    wl, requests, ledger, chooser = two_hosts(FRAGMENTED)
     seen = []
     defrag = dsim.Defrag(dsim.parse_mode('on-rejection'), ledger, requests,
                          chooser, on_change=seen.append)
