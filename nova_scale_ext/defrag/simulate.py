@@ -85,7 +85,7 @@ def _duration(text: str, where: str) -> float:
 
 
 def _count(text: str, where: str) -> int:
-    if not text.strip().isdigit():
+    if not (text.strip().isascii() and text.strip().isdigit()):
         raise ModeError(f'{where}: expected a whole number, got {text!r}')
     return int(text)
 
@@ -115,7 +115,17 @@ def _keep(text: str, shapes: Sequence[str],
 
 def parse_mode(text: str, shapes: Sequence[str] = ()) -> Mode:
     """A mode from ``--defrag`` text (see the module docstring);
-    ``shapes`` are the ``large_slot_flavors`` a keeper protects."""
+    ``shapes`` are the ``large_slot_flavors`` a keeper protects.
+
+    :raises ModeError: naming the ``--defrag`` value and what is wrong.
+    """
+    try:
+        return _parse_mode(text, shapes)
+    except plans.PlanError as exc:  # e.g. an absurd migration budget
+        raise ModeError(f'--defrag {text}: {exc}') from None
+
+
+def _parse_mode(text: str, shapes: Sequence[str]) -> Mode:
     parts = text.strip().split(':')
     kind, args = parts[0], parts[1:]
     where = f'--defrag {text}'
@@ -124,7 +134,7 @@ def parse_mode(text: str, shapes: Sequence[str] = ()) -> Mode:
             raise ModeError(f'{where}: recommended takes no settings')
         from nova_scale_ext import recommended
         return dataclasses.replace(
-            parse_mode(recommended.DEFRAG_MODE, shapes), text=kind)
+            _parse_mode(recommended.DEFRAG_MODE, shapes), text=kind)
     if kind == 'on-rejection':
         if len(args) > 1:
             raise ModeError(f'{where}: expected on-rejection[:MIGRATIONS]')

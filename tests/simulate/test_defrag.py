@@ -69,6 +69,9 @@ def test_with_compact_hosts_needed_is_the_figure_with_the_mode(tmp_path,
     ('sometimes', 'expected one of on-rejection'),
     ('periodic:soon', 'expected a duration'),
     ('keeper:1h:32x=4', 'expected VCPUSxMEMORY_MB=K'),
+    ('periodic:nanh', 'expected a duration'),
+    ('on-rejection:99999999999999999999', 'max_migrations'),
+    ('periodic:6h:\u00b2', 'expected a whole number'),
 ])
 def test_a_bad_mode_exits_2_with_a_message(capsys, value, needle):
     rc, out, err = _simulate(capsys, '--synthetic', '20', '--defrag', value)
