@@ -182,15 +182,16 @@ class Defrag:
 
     ``ledger`` is the simulator's :class:`~nova_scale_ext.simulate.model.
     Ledger` (``capacity``, ``used``, ``host_of``, ``place``, ``remove``),
-    ``chooser`` the policy's chooser (told of every host a move changes),
-    ``headroom`` the shares the policy's headroom filter keeps per host,
+    ``chooser`` the policy's :class:`~nova_scale_ext.simulate.model.
+    Chooser` (told of every host a move changes; its ``headroom``, the
+    shares the policy's headroom filter keeps per host, holds for every
+    move as for every boot),
     ``on_change(host)`` told of each host a move changes (the replay's
     metrics recorder). The replay loop calls :meth:`tick` and
     :meth:`rejected` (:func:`nova_scale_ext.simulate.replay.replay`).
     """
 
     def __init__(self, mode: Mode, ledger, requests: FloatArray, chooser,
-                 headroom: FloatArray | None = None,
                  weights: FloatArray | None = None,
                  on_change: Callable[[int], None] | None = None) -> None:
         self.mode = mode
@@ -198,7 +199,7 @@ class Defrag:
         self.ledger = ledger
         self.requests = requests
         self.chooser = chooser
-        self.headroom = headroom
+        self.headroom = chooser.headroom
         self.weights = weights
         self.stats = Stats()
         self.next_s = None if not mode.every_s else 0.0

@@ -52,6 +52,8 @@ from nova.scheduler import host_manager
 from nova.scheduler import weights as nova_weights
 from oslo_config import cfg
 
+from nova_scale_ext.scheduler import adapters
+from nova_scale_ext.scheduler.filters import headroom as headroom_filter
 from nova_scale_ext.simulate import model
 
 objects.register_all()
@@ -193,9 +195,23 @@ class ReferenceChooser:
         self.placement = model.Placement(ledger, engine.shapes, engine.limit)
         self.states = host_states(self.fleet)
         self.index = {id(s): i for i, s in enumerate(self.states)}
+        self.headroom = self._headroom()
         self._beat = time.monotonic()
         for host in np.flatnonzero(ledger.count).tolist():
             self.changed(host)
+
+    def _headroom(self):
+        """What the policy's headroom filter keeps free on each host."""
+        kept = [f for f in self.engine.filters
+                if isinstance(f, headroom_filter.ScaleExtHeadroomFilter)]
+        if not kept:
+            return None
+        defaults = [adapters.config_value(headroom_filter.CONF_GROUP, name)
+                    for name in headroom_filter.HEADROOM_OPTIONS]
+        room = np.array([kept[0].host_headroom(s, defaults)
+                         for s in self.states],
+                        dtype=np.float64).reshape(-1, 3)
+        return room if room.any() else None
 
     def _heartbeat(self):
         now = time.monotonic()

@@ -27,6 +27,8 @@ from nova_scale_ext.simulate.replay import replay
 class Spread:
     """The least used host that fits (what fragments a fleet)."""
 
+    headroom = None
+
     def __init__(self, ledger, requests):
         self.ledger = ledger
         self.requests = requests

@@ -103,6 +103,7 @@ class _Checked:
     def __init__(self, chooser, ledger):
         self.chooser = chooser
         self.ledger = ledger
+        self.headroom = chooser.headroom
         self.checked = 0
 
     def select(self, vm):
@@ -134,3 +135,63 @@ def test_every_migration_keeps_every_host_within_capacity(mode):
     alive = ledger.host_of >= 0
     assert np.bincount(ledger.host_of[alive], minlength=4).tolist() == \
         ledger.count.tolist()
+
+
+HEADROOM_POLICY = policy.Policy('headroom', """\
+[filter_scheduler]
+weight_classes = nova_scale_ext.scheduler.weights.all_weighers
+available_filters = nova.scheduler.filters.all_filters
+available_filters = nova_scale_ext.scheduler.filters.all_filters
+enabled_filters = ComputeFilter,ScaleExtHeadroomFilter
+[scale_ext_filters]
+headroom_memory_ratio = 0.3
+""")
+
+
+class _WithinHeadroom(_Checked):
+    """Checks every changed host keeps the policy's headroom free."""
+
+    def changed(self, host):
+        led = self.ledger
+        limit = led.capacity[host] * (1.0 - self.headroom[host])
+        assert (led.used[host] <= limit + 1e-6).all(), host
+        super().changed(host)
+
+
+@pytest.mark.parametrize('engine', ['fast', 'reference'])
+def test_both_engines_tell_consolidation_the_headroom_per_host(engine):
+    fl = fleet_mod.Fleet(
+        (fleet_mod.HostClass('plain', 2, 16, 32768),
+         fleet_mod.HostClass('kept', 2, 16, 32768, aggregates=('spare',))),
+        {'spare': {'headroom_vcpu_ratio': '0.5'}}, 'two')
+    wl = wl_mod.synthetic(20, 1)
+    requests = wl.requests(False)
+    with policy.loaded(HEADROOM_POLICY) as loaded:
+        shapes, shape_of = model.shapes_of(requests)
+        eng, _ = runner.make_engine(loaded, wl, shapes, shape_of, False,
+                                    engine)
+        assert eng.name == engine
+        chooser = eng.chooser(model.Ledger(fl, len(wl)))
+    assert chooser.headroom.tolist() == [[0.0, 0.3, 0.0]] * 2 + \
+        [[0.5, 0.3, 0.0]] * 2
+    with policy.loaded(policy.builtin('nova-stack')) as loaded:
+        eng, _ = runner.make_engine(loaded, wl, shapes, shape_of, False,
+                                    engine)
+        assert eng.chooser(model.Ledger(fl, len(wl))).headroom is None
+
+
+@pytest.mark.parametrize('mode', ['on-rejection', 'periodic:2h:16'])
+def test_migrations_keep_the_headroom_filter_s_share_free(mode):
+    wl = wl_mod.synthetic(300, 3)
+    fl = fleet_mod.identical(5, '80c/180G')
+    requests = wl.requests(False)
+    with policy.loaded(HEADROOM_POLICY) as loaded:
+        shapes, shape_of = model.shapes_of(requests)
+        eng, _ = runner.make_engine(loaded, wl, shapes, shape_of, False)
+        ledger = model.Ledger(fl, len(wl))
+        chooser = _WithinHeadroom(eng.chooser(ledger), ledger)
+        defrag = dsim.Defrag(dsim.parse_mode(mode), ledger, requests,
+                             chooser)
+        replay(wl, ledger, chooser, requests, defrag=defrag)
+    assert defrag.stats.migrations > 0
+    assert chooser.checked > 0
