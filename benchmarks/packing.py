@@ -27,7 +27,21 @@ to pack) and the decisions per second:
   needed);
 * the simulator's built-in synthetic workload (hosts needed at 80c/180G).
 
+Each consolidation mode of ``--defrag`` (by default ``on-rejection`` and
+``recommended``) adds a ``scale-ext+MODE`` row to every case, and a second
+summary checks the consolidation targets:
+
+* on the Huawei trace at 80c/180G and 96c/384G: ``on-rejection`` needs the
+  lower bound itself, ``recommended`` at most one host more;
+* on every other hosts-needed case: ``on-rejection`` within one host of
+  the lower bound, ``recommended`` closes at least two thirds of the gap
+  between Nova stacking and the lower bound;
+* on the heterogeneous fleet: ``recommended`` has fewer active hosts at
+  peak and on average than ``scale-ext`` alone, and no rejection;
+* every mode migrates at most 1% of the trace's VMs.
+
     python benchmarks/packing.py [--resamples 5] [--json OUT] [--plot OUT]
+                                 [--defrag MODE ... | --no-defrag]
 
 Without the Huawei trace the cases that need it are skipped (said so).
 """
@@ -48,6 +62,11 @@ ROOT = os.path.dirname(HERE)
 TRACE = os.path.normpath(os.path.join(ROOT, '..', 'shared', 'traces',
                                       'huawei-east-1-lt.csv'))
 FLEETS = os.path.join(HERE, 'fleets')
+DEFAULT_MODES = ('on-rejection', 'recommended')
+#: at most this share of a trace's VMs migrated by any mode
+MAX_MIGRATED_SHARE = 0.01
+#: ``recommended`` closes at least this share of the stacking-bound gap
+MIN_GAP_CLOSED = 2.0 / 3.0
 
 
 def cases(resamples, trace=TRACE):
@@ -105,15 +124,29 @@ def main(argv=None):
                         help='run only the cases whose name contains TEXT')
     parser.add_argument('--json', metavar='OUT.json',
                         help='write every case as JSON')
+    parser.add_argument('--defrag', metavar='MODE', action='append',
+                        help='a consolidation mode to add to scale-ext '
+                             '(repeatable; default: '
+                             f'{" and ".join(DEFAULT_MODES)})')
+    parser.add_argument('--no-defrag', action='store_true',
+                        help='placement only, no consolidation rows')
     parser.add_argument('--plot', metavar='OUT.png',
                         help='plot active hosts over time for the Huawei '
                              '80c/180G case (needs matplotlib)')
     args = parser.parse_args(argv)
+    modes = () if args.no_defrag else tuple(args.defrag or DEFAULT_MODES)
 
+    from nova_scale_ext.defrag import simulate as dsim
     from nova_scale_ext.simulate import policy, report, runner
+    for text in modes:
+        try:
+            dsim.parse_mode(text, runner.RECOMMENDED_SHAPES)
+        except dsim.ModeError as exc:
+            parser.error(str(exc))
 
     began = time.perf_counter()
     summary = []
+    consolidation = []
     docs = {}
     for name, load_workload, load_fleet, compact, names in cases(
             args.resamples, args.trace):
@@ -123,7 +156,8 @@ def main(argv=None):
         fl = load_fleet(wl)
         policies = [policy.builtin(n) for n in names]
         t0 = time.perf_counter()
-        rep = runner.run(wl, fl, policies, compact_search=compact)
+        rep = runner.run(wl, fl, policies, compact_search=compact,
+                         defrag_modes=modes, defrag_policies=('scale-ext',))
         seconds = time.perf_counter() - t0
         print(f'== {name} ({seconds:.1f} s)')
         print(report.table(rep))
@@ -136,6 +170,9 @@ def main(argv=None):
         if 'nova-stack' in by and 'scale-ext' in by:
             stack, ours = by['nova-stack'], by['scale-ext']
             summary.append((name, rep.lower_bound, stack, ours, compact))
+            consolidation.append((name, rep.lower_bound, stack, ours,
+                                  {m: by[f'scale-ext+{m}'] for m in modes},
+                                  compact, len(wl)))
         if args.plot and name == 'huawei 80c/180G':
             report.plot(rep, args.plot,
                         title=f'{wl.name} on {fl.describe()}: active '
@@ -165,12 +202,92 @@ def main(argv=None):
     print('(margin: hosts saved by scale-ext on hosts-needed cases, '
           'rejections avoided on fixed fleets; negative is worse)')
     print(f'cases where scale-ext is worse than nova-stack: {worse}')
+    if modes:
+        print()
+        print_consolidation(consolidation, modes)
     total = time.perf_counter() - began
     print(f'benchmark time: {total:.0f} s')
     if args.json:
         with open(args.json, 'w', encoding='utf-8') as handle:
             json.dump(docs, handle, indent=2)
     return 0
+
+
+def targets(name, bound, stack, ours, rows, compact, n_vms):
+    """``(text, met)`` for each consolidation target of one case."""
+    out = []
+    for mode, row in rows.items():
+        share = row.defrag['migrations'] / n_vms if n_vms else 0.0
+        out.append((f'{mode}: {share:.2%} of the VMs migrated '
+                    f'(<= {MAX_MIGRATED_SHARE:.0%})',
+                    share <= MAX_MIGRATED_SHARE))
+    onrej, rec = rows.get('on-rejection'), rows.get('recommended')
+    if not compact:
+        if rec is not None:
+            m, o = rec.metrics, ours.metrics
+            out.append((f'recommended: {m.peak_active_hosts} hosts active at '
+                        f'peak (without: {o.peak_active_hosts}), '
+                        f'{m.mean_active_hosts:.1f} on average (without: '
+                        f'{o.mean_active_hosts:.1f}), {rec.rejections} '
+                        'rejections',
+                        m.peak_active_hosts < o.peak_active_hosts
+                        and m.mean_active_hosts < o.mean_active_hosts
+                        and rec.rejections == 0))
+        return out
+    huawei = name.startswith('huawei ') and 'resample' not in name \
+        and 'overcommit' not in name
+    if onrej is not None:
+        slack = 0 if huawei else 1
+        h = onrej.hosts_needed
+        out.append((f'on-rejection: {_n(h)} hosts (bound {bound}, at most '
+                    f'{bound + slack})', h is not None and h <= bound + slack))
+    if rec is not None:
+        h = rec.hosts_needed
+        if huawei:
+            out.append((f'recommended: {_n(h)} hosts (at most {bound + 1})',
+                        h is not None and h <= bound + 1))
+        elif stack.hosts_needed is not None:
+            gap = stack.hosts_needed - bound
+            closed = (stack.hosts_needed - h) / gap if gap and h else 1.0
+            out.append((f'recommended: {_n(h)} hosts, {closed:.0%} of the '
+                        f'gap stacking {stack.hosts_needed} - bound {bound} '
+                        f'closed (at least {MIN_GAP_CLOSED:.0%})',
+                        h is not None and (h <= bound or closed
+                                           >= MIN_GAP_CLOSED - 1e-9)))
+    return out
+
+
+def print_consolidation(cases, modes):
+    """The consolidation rows of every case, then the targets."""
+    print('== consolidation (scale-ext with each mode)')
+    cols = ''.join(f'  {m[:22]:>22}' for m in modes)
+    head = f'{"case":34}  {"bound":>5}  {"stack":>5}  {"ours":>5}{cols}'
+    print(head)
+    print('-' * len(head))
+    for name, bound, stack, ours, rows, compact, _ in cases:
+        cells = ''
+        for mode in modes:
+            row = rows[mode]
+            fig = (_n(row.hosts_needed) if compact
+                   else f'{row.metrics.mean_active_hosts:.1f} act')
+            d = row.defrag
+            cells += (f'  {fig:>5} {d["migrations"]:6,d} '
+                      f'{d["moved_gib"]:7,.0f}G')
+        s = _n(stack.hosts_needed) if compact else '-'
+        o = (_n(ours.hosts_needed) if compact
+             else f'{ours.metrics.mean_active_hosts:.1f}')
+        print(f'{name:34}  {bound:5d}  {s:>5}  {o:>5}{cells}')
+    print('(per mode: hosts needed, or mean active hosts on a fixed fleet; '
+          'migrations over the whole trace; GiB of guest memory moved)')
+    print()
+    print('== consolidation targets')
+    met = total = 0
+    for case in cases:
+        for text, ok in targets(*case):
+            total += 1
+            met += ok
+            print(f'{"met   " if ok else "MISSED"}  {case[0]}: {text}')
+    print(f'consolidation targets met: {met} of {total}')
 
 
 def _n(value, sign=False):

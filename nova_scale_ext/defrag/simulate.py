@@ -182,7 +182,7 @@ class Defrag:
 
     ``ledger`` is the simulator's :class:`~nova_scale_ext.simulate.model.
     Ledger` (``capacity``, ``used``, ``host_of``, ``place``, ``remove``),
-    ``chooser`` the policy's :class:`~nova_scale_ext.simulate.model.
+    ``chooser`` the policy's :class:`~nova_scale_ext.simulate.replay.
     Chooser` (told of every host a move changes; its ``headroom``, the
     shares the policy's headroom filter keeps per host, holds for every
     move as for every boot),

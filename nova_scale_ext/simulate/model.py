@@ -33,8 +33,6 @@ Nothing here imports Nova.
 
 from __future__ import annotations
 
-from typing import Protocol
-
 import numpy as np
 import numpy.typing as npt
 
@@ -57,25 +55,6 @@ def choose(weights: FloatArray) -> int:
         return -1
     keys = np.rint(np.asarray(weights, dtype=np.float64) * _TIE_SCALE)
     return int(np.argmax(keys == keys.max()))
-
-
-class Chooser(Protocol):
-    """What the replay loop and consolidation ask of a policy's chooser
-    (both engines' choosers are one; see ``engine_fast`` and
-    ``engine_nova``)."""
-
-    #: per host, the VCPU/MEMORY_MB/DISK_GB shares the policy's headroom
-    #: filter keeps free (an ``(n_hosts, 3)`` array, aggregate overrides
-    #: applied), or None when the policy keeps none: a migration the
-    #: simulator makes must keep them as a boot must
-    headroom: FloatArray | None
-
-    def select(self, vm: int) -> int:
-        """The host the policy gives ``vm`` (-1: none)."""
-
-    def changed(self, host: int) -> None:
-        """``host``'s allocations changed (a placement, a departure, a
-        migration)."""
 
 
 class Ledger:

@@ -60,7 +60,14 @@ class Consolidation(Protocol):
 
 
 class Chooser(Protocol):
-    """What an engine gives the replay loop for one fleet."""
+    """What an engine gives the replay loop (and consolidation) for one
+    fleet; both engines' choosers are one."""
+
+    #: per host, the VCPU/MEMORY_MB/DISK_GB shares the policy's headroom
+    #: filter keeps free (an ``(n_hosts, 3)`` array, aggregate overrides
+    #: applied), or None when the policy keeps none: a migration the
+    #: simulator makes keeps them as a boot does
+    headroom: FloatArray | None
 
     def select(self, vm: int) -> int:
         """Host index for ``vm``, or -1 when no host passes."""

@@ -125,7 +125,7 @@ def _defrag_fields(mode, stats, n_vms):
 
 
 def run(workload, fleet, policies, *, compact_search=False, engine='auto',
-        progress=None, defrag_modes=()):
+        progress=None, defrag_modes=(), defrag_policies=None):
     """Replay ``workload`` on ``fleet`` under each policy.
 
     ``progress(label, done, total)`` is called now and then.  With
@@ -154,8 +154,10 @@ def run(workload, fleet, policies, *, compact_search=False, engine='auto',
         with policy_mod.loaded(pol) as loaded:
             eng, note = make_engine(loaded, workload, shapes, shape_of,
                                     with_disk, engine)
-            modes = [None] + [dsim.parse_mode(text, protected_shapes())
-                              for text in defrag_modes]
+            modes = [None]
+            if defrag_policies is None or pol.name in defrag_policies:
+                modes += [dsim.parse_mode(text, protected_shapes())
+                          for text in defrag_modes]
             for mode in modes:
                 name = pol.name if mode is None else f'{pol.name}+{mode.text}'
 

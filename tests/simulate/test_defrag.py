@@ -195,3 +195,14 @@ def test_migrations_keep_the_headroom_filter_s_share_free(mode):
         replay(wl, ledger, chooser, requests, defrag=defrag)
     assert defrag.stats.migrations > 0
     assert chooser.checked > 0
+
+
+def test_modes_can_be_limited_to_some_policies():
+    wl = wl_mod.synthetic(200, 3)
+    fl = fleet_mod.identical(4, '80c/180G')
+    pols = [policy.builtin('nova-stack'), policy.builtin('scale-ext')]
+    rep = runner.run(wl, fl, pols, defrag_modes=['periodic:6h'],
+                     defrag_policies=('scale-ext',))
+    assert [r.name for r in rep.results] == [
+        'nova-stack', 'scale-ext', 'scale-ext+periodic:6h']
+    assert rep.results[2].defrag['mode'] == 'periodic:6h'
