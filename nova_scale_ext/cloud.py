@@ -22,6 +22,11 @@ applier's view of the same connection (:mod:`nova_scale_ext.defrag.apply`).
 
 Hosts are compute services; a provider belongs to the host whose
 hypervisor has the provider's UUID. Every call needs admin credentials.
+
+A server's scheduler hints (``different_host``, ``same_host``) are in the
+server listing from compute API microversion 2.100 on (``scheduler_hints``,
+which openstacksdk negotiates). On an older cloud they cannot be read: the
+snapshot then carries :data:`HINTS_WARNING`, which every plan repeats.
 """
 
 from __future__ import annotations
@@ -41,6 +46,10 @@ from nova_scale_ext.defrag import model
 HEADROOM_KEYS = tuple(opt.name for opt in filter_opts.OPTS)
 PACKED = tuple(r.name for r in resources.RESOURCES)
 HYPERVISOR_MICROVERSION = '2.87'
+#: The first compute API microversion that shows a server's hints.
+HINTS_MICROVERSION = (2, 100)
+HINTS_WARNING = ('scheduler hints not visible before compute API 2.100: '
+                 'different_host/same_host not checked')
 
 
 @dataclasses.dataclass
@@ -144,6 +153,8 @@ class Server:
     flavor: Flavor
     local_root: bool = True
     task_state: str | None = None
+    #: as Nova shows them (None: not visible, compute API before 2.100)
+    scheduler_hints: Mapping[str, Any] | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -182,6 +193,8 @@ class Cloud:
         default_factory=list)
     aggregates: list[Aggregate] = dataclasses.field(default_factory=list)
     source: str = ''
+    #: what could not be read (said once, repeated by every plan)
+    warnings: list[str] = dataclasses.field(default_factory=list)
 
     def flavor_requests(self) -> dict[str, dict[str, float]]:
         return {name: f.request() for name, f in self.flavors.items()}
@@ -249,11 +262,14 @@ def _read_topology(conn: Any, cloud: Cloud) -> None:
     for srv in compute.servers(details=True, all_projects=True):
         if not srv.compute_host:
             continue            # never scheduled, or shelved: holds nothing
+        hints = _hints_of(srv)
+        if hints is None and HINTS_WARNING not in cloud.warnings:
+            cloud.warnings.append(HINTS_WARNING)
         cloud.servers.append(Server(
             srv.id, srv.name or '', srv.compute_host, srv.status or '',
             srv.project_id or '', Flavor.from_sdk(srv.flavor),
             _image_id(getattr(srv, 'image', None)) is not None,
-            getattr(srv, 'task_state', None)))
+            getattr(srv, 'task_state', None), hints))
     for group in compute.server_groups(all_projects=True):
         policy = group.policy or (group.policies or ['anti-affinity'])[0]
         rules = group.rules or {}
@@ -264,6 +280,43 @@ def _read_topology(conn: Any, cloud: Cloud) -> None:
         metadata = {str(k): str(v) for k, v in (agg.metadata or {}).items()}
         cloud.aggregates.append(Aggregate(agg.name, tuple(agg.hosts or ()),
                                           metadata))
+
+
+def _microversion(text: Any) -> tuple[int, int] | None:
+    try:
+        major, minor = str(text).split('.')
+        return int(major), int(minor)
+    except ValueError:
+        return None
+
+
+def _hints_of(srv: Any) -> dict[str, Any] | None:
+    """A listed server's scheduler hints; None when the listing's
+    microversion (openstacksdk's ``microversion`` of the resource) is
+    before 2.100, which does not show them."""
+    version = _microversion(getattr(srv, 'microversion', None))
+    hints = getattr(srv, 'scheduler_hints', None)
+    if version is not None:
+        if version < HINTS_MICROVERSION:
+            return None
+        return dict(hints or {})
+    return dict(hints) if isinstance(hints, Mapping) else None
+
+
+def _hint_ids(server: Server, key: str) -> tuple[str, ...]:
+    """The instance ids of one hint (a string or a list), the server's
+    own left out."""
+    value = (server.scheduler_hints or {}).get(key)
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    out: list[str] = []
+    for item in value if isinstance(value, (list, tuple)) else ():
+        text = str(item).strip()
+        if text and text != server.id and text not in out:
+            out.append(text)
+    return tuple(out)
 
 
 def _image_id(image: Any) -> str | None:
@@ -306,13 +359,15 @@ def snapshot(cloud: Cloud,
     """The planner's view of ``cloud`` (read with ``topology=True``).
 
     A host is enabled when its compute service is enabled and up. Usage is
-    placement's (at least what the listed servers hold). A server's
+    placement's (at least what the listed servers hold); PCPU is there
+    when a host has a PCPU inventory (dedicated CPUs) or usage. A server's
     resources are its flavor's request; ``PCPU`` makes it pinned,
     ``hw:mem_page_size`` gives it huge pages, PCI aliases and other
     resource classes mark PCI devices, a root disk not on a volume is a
-    local disk. ``headroom`` is ``[scale_ext_filters]`` of nova.conf
-    (VCPU, MEMORY_MB, DISK_GB shares), which the API does not show;
-    aggregate metadata overrides it as in the filter.
+    local disk; its ``different_host`` and ``same_host`` hints come with
+    it. ``headroom`` is ``[scale_ext_filters]`` of nova.conf (VCPU,
+    MEMORY_MB, DISK_GB shares), which the API does not show; aggregate
+    metadata overrides it as in the filter.
     """
     providers = cloud.host_providers()
     aggregates = {a.name: a for a in cloud.aggregates}
@@ -321,24 +376,27 @@ def snapshot(cloud: Cloud,
         for host in agg.hosts:
             in_aggs.setdefault(host, []).append(agg.name)
     hosts = []
-    held: dict[str, list[float]] = {}
+    held: dict[str, dict[str, float]] = {}
     for server in cloud.servers:
         if server.host in providers:
             req = _packed(server.flavor.request(server.local_root))
-            acc = held.setdefault(server.host, [0.0] * len(PACKED))
-            for k, rc in enumerate(PACKED):
-                acc[k] += req[rc]
+            acc = held.setdefault(server.host, {})
+            for rc, amount in req.items():
+                acc[rc] = acc.get(rc, 0.0) + amount
     for host in sorted(providers):
         provider = providers[host]
         service = cloud.services.get(host)
-        own = held.get(host, [0.0] * len(PACKED))
+        own = held.get(host, {})
         aggs = in_aggs.get(host, [])
+        kinds = PACKED + tuple(
+            rc for rc in ('PCPU',) if rc in provider.inventories
+            or provider.usages.get(rc) or own.get(rc))
         hosts.append(model.Host(
             host,
             {rc: provider.inventories[rc].capacity if rc in
-             provider.inventories else 0.0 for rc in PACKED},
-            {rc: max(provider.usages.get(rc, 0.0), own[k])
-             for k, rc in enumerate(PACKED)},
+             provider.inventories else 0.0 for rc in kinds},
+            {rc: max(provider.usages.get(rc, 0.0), own.get(rc, 0.0))
+             for rc in kinds},
             aggregates=tuple(aggs),
             enabled=bool(service and service.enabled and service.up),
             headroom=_headroom([aggregates[a].metadata for a in aggs],
@@ -362,8 +420,10 @@ def snapshot(cloud: Cloud,
             pinned='PCPU' in request,
             hugepages=page not in ('', 'small', 'any'),
             pci=bool('pci_passthrough:alias' in specs
-                     or set(request) - set(PACKED) - {'PCPU'}),
-            local_disk=server.local_root))
+                     or set(request) - set(model.RESOURCE_NAMES)),
+            local_disk=server.local_root,
+            different_host=_hint_ids(server, 'different_host'),
+            same_host=_hint_ids(server, 'same_host')))
         present.add(server.id)
     groups = []
     for group in sorted(cloud.server_groups, key=lambda g: g.id):
@@ -381,15 +441,16 @@ def snapshot(cloud: Cloud,
     flavors = []
     for name, flavor in sorted(cloud.flavors.items()):
         req = _packed(flavor.request())
-        if req['VCPU'] or req['MEMORY_MB']:
+        pcpus = req.get('PCPU', 0.0)
+        if req['VCPU'] or pcpus or req['MEMORY_MB']:
             flavors.append(model.Flavor(name, req['VCPU'], req['MEMORY_MB'],
-                                        req['DISK_GB']))
+                                        req['DISK_GB'], pcpus))
     return model.Snapshot(
         tuple(hosts), tuple(instances), tuple(groups),
         tuple(model.Aggregate(a.name, dict(a.metadata))
               for a in sorted(cloud.aggregates, key=lambda a: a.name)
               if a.name in used_aggs),
-        tuple(flavors), cloud.source)
+        tuple(flavors), cloud.source, tuple(cloud.warnings))
 
 
 def _state(server: Server) -> str:
@@ -401,7 +462,12 @@ def _state(server: Server) -> str:
 
 
 def _packed(request: Mapping[str, float]) -> dict[str, float]:
-    return {rc: float(request.get(rc, 0.0)) for rc in PACKED}
+    """The planner's resources of a request: VCPU, MEMORY_MB, DISK_GB,
+    and PCPU when it asks for dedicated CPUs."""
+    out = {rc: float(request.get(rc, 0.0)) for rc in PACKED}
+    if request.get('PCPU'):
+        out['PCPU'] = float(request['PCPU'])
+    return out
 
 
 # --- the applier's view ------------------------------------------------------

@@ -253,6 +253,7 @@ def format_plan(plan: defrag.Plan, names: dict[str, str],
     lines = [f'Goal: {plan.goal.describe()}; '
              + ('reached' if plan.reached else 'NOT reached')
              + f': {plan.why}']
+    lines.extend(f'Warning: {w}' for w in plan.warnings)
     rows = [('#', 'step', 'instance', 'GiB', 'from', 'to', 'why')]
     for k, m in enumerate(plan.moves, 1):
         rows.append((str(k), str(m.step), _short(m.instance, names),
@@ -411,6 +412,8 @@ def keep_pass(conn: Any, args: argparse.Namespace, stop: threading.Event,
                             args.headroom)
     goal = _goal(['room', *args.room], snap)
     plan = defrag.plan(snap, goal, _budget(args))
+    for warning in plan.warnings:
+        say(f'warning: {warning}')
     slots = ', '.join(f'{t.name} {plan.slots_before.get(t.name, 0)} of '
                       f'{t.count}' for t in goal.room)
     if not plan.moves:

@@ -19,7 +19,9 @@ index): built from a :class:`~.model.Snapshot`, or directly from arrays
 :meth:`State.why_not` (one move, for :func:`~.verify.verify`) apply the
 same rules:
 
-* placement: ``used + request <= capacity`` for each resource requested;
+* placement: ``used + request <= capacity`` for each resource requested
+  (``VCPU``, ``MEMORY_MB``, ``DISK_GB`` and ``PCPU``: an instance with
+  dedicated CPUs holds PCPU, any other holds none and needs none);
 * ``ScaleExtHeadroomFilter``: :func:`~nova_scale_ext.core.scores.
   headroom_fits` with the host's headroom shares;
 * the target is enabled, not the source, in the source's availability
@@ -28,15 +30,23 @@ same rules:
   target; soft-anti-affinity: no more members on the target than on the
   source; soft-affinity: no fewer (other members, the mover left out);
 * hard affinity: the group moves as one *unit* (all members, from one
-  host, to one host) or not at all.
+  host, to one host) or not at all;
+* scheduler hints: never onto a host holding an instance its
+  ``different_host`` names, nor one holding an instance whose
+  ``different_host`` names it; with ``same_host``, only onto a host
+  holding one of the instances named; and never away from a host where an
+  instance whose ``same_host`` names it would then be left without any
+  of its named instances.
 
 A unit is one instance, or the members of a hard-affinity group that may
-move together; the planner moves units.
+move together; the planner moves units. Resource arrays have four columns
+in the order of :data:`~.model.RESOURCE_NAMES`; the constructor also takes
+three (``VCPU``, ``MEMORY_MB``, ``DISK_GB``: no PCPU anywhere).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -51,18 +61,55 @@ BoolArray = npt.NDArray[np.bool_]
 ANTI, AFFINITY, SOFT_ANTI, SOFT_AFFINITY = range(4)
 _POLICY_CODE = {name: code for code, name in enumerate(model.POLICIES)}
 
+#: Columns of a resource array (VCPU, MEMORY_MB, DISK_GB, PCPU).
+N_RESOURCES = len(model.RESOURCE_NAMES)
+_EMPTY = np.zeros(0, dtype=np.int64)
+
 
 def _tol(cap: FloatArray) -> FloatArray:
     return scores.EPSILON * np.maximum(np.abs(cap), 1.0)
 
 
+def columns(value: npt.ArrayLike) -> FloatArray:
+    """``value`` as a ``(rows, 4)`` array; three columns (VCPU, MEMORY_MB,
+    DISK_GB) get a PCPU column of zeros."""
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.ndim != 2:
+        arr = arr.reshape(-1, 3 if arr.size % 3 == 0 else N_RESOURCES)
+    if arr.shape[1] == 3:
+        arr = np.hstack([arr, np.zeros((arr.shape[0], 1))])
+    if arr.shape[1] != N_RESOURCES:
+        raise ValueError(f'expected 3 or {N_RESOURCES} resource columns, '
+                         f'got {arr.shape[1]}')
+    return arr
+
+
+def _hint_map(hints: Mapping[int, Sequence[int]] | None, present: BoolArray
+              ) -> dict[int, list[int]]:
+    """Placed instance -> the placed instances it names (itself left
+    out)."""
+    out: dict[int, list[int]] = {}
+    n = present.shape[0]
+    for i, named in (hints or {}).items():
+        i = int(i)
+        if not 0 <= i < n or not present[i]:
+            continue
+        out[i] = sorted({int(j) for j in named
+                         if 0 <= int(j) < n and int(j) != i
+                         and present[int(j)]})
+    return out
+
+
 class Cluster:
     """A cloud as arrays. Every argument after ``requests`` is optional:
     hosts enabled, no headroom, one zone, no tenancy, every instance
-    movable and in no group.
+    movable, in no group and with no scheduler hint.
 
     ``host_of[i]`` < 0 marks a slot that holds no instance (a simulator
-    VM not placed); such instances are ignored.
+    VM not placed); such instances are ignored. ``different_host`` and
+    ``same_host`` map an instance to the instances its hints name (by
+    index; an instance in ``same_host`` whose named instances are all
+    missing maps to an empty list).
     """
 
     def __init__(self, capacity: FloatArray, used: FloatArray,
@@ -80,20 +127,29 @@ class Cluster:
                  group_policy: IntArray | None = None,
                  group_max: IntArray | None = None,
                  group_complete: BoolArray | None = None,
-                 affinity_groups: bool = False) -> None:
-        self.capacity = np.asarray(capacity, dtype=np.float64).reshape(-1, 3)
-        self.used = np.asarray(used, dtype=np.float64).reshape(-1, 3)
+                 affinity_groups: bool = False,
+                 different_host: Mapping[int, Sequence[int]] | None = None,
+                 same_host: Mapping[int, Sequence[int]] | None = None
+                 ) -> None:
+        self.capacity = columns(capacity)
+        self.used = columns(used)
         n_hosts = self.capacity.shape[0]
         self.host_of = np.asarray(host_of, dtype=np.int64).reshape(-1)
-        self.requests = np.asarray(requests,
-                                   dtype=np.float64).reshape(-1, 3)
+        self.requests = columns(requests)
         n = self.host_of.shape[0]
         self._host_names = host_names
         self._instance_ids = instance_ids
         self.enabled = (np.ones(n_hosts, dtype=bool) if enabled is None
                         else np.asarray(enabled, dtype=bool))
-        self.headroom = (np.zeros((n_hosts, 3)) if headroom is None
-                         else np.asarray(headroom, dtype=np.float64))
+        if headroom is None:
+            self.headroom = np.zeros((n_hosts, N_RESOURCES))
+        else:
+            head = np.asarray(headroom, dtype=np.float64)
+            if head.ndim and head.shape[-1] == 3:
+                pad = np.zeros(head.shape[:-1] + (1,))
+                head = np.concatenate([head, pad], axis=-1)
+            self.headroom = np.broadcast_to(
+                head, (n_hosts, N_RESOURCES)).copy()
         self.has_headroom = bool((self.headroom > 0).any())
         self.zone = (np.zeros(n_hosts, dtype=np.int64) if zone is None
                      else np.asarray(zone, dtype=np.int64))
@@ -122,6 +178,7 @@ class Cluster:
         self.present = self.host_of >= 0
         self.memory = self.requests[:, 1]
         self._build_units()
+        self._build_hints(different_host, same_host)
         self._masks: dict[tuple[int, tuple[int, ...]], BoolArray] = {}
 
     # --- names -------------------------------------------------------------
@@ -188,6 +245,45 @@ class Cluster:
                 self.unit_why[i] = (why if i == lead else
                                     f'moves with {self.instance_ids[lead]}')
 
+    def _build_hints(self, different_host, same_host) -> None:
+        """``apart[i]``: the instances ``i`` may never share a host with
+        (its ``different_host`` and those whose ``different_host`` names
+        it); ``together[i]``: those its ``same_host`` names;
+        ``needed_by[i]``: those whose ``same_host`` names it;
+        ``related[i]``: all of them (moves among them are ordered);
+        ``hinted``: the leaders of units with any of these."""
+        apart: dict[int, set[int]] = {}
+        for i, named in _hint_map(different_host, self.present).items():
+            for j in named:
+                apart.setdefault(i, set()).add(j)
+                apart.setdefault(j, set()).add(i)
+        together = _hint_map(same_host, self.present)
+        needed_by: dict[int, set[int]] = {}
+        for i, named in together.items():
+            for j in named:
+                needed_by.setdefault(j, set()).add(i)
+
+        def arrays(mapping) -> dict[int, IntArray]:
+            return {i: np.asarray(sorted(js), dtype=np.int64)
+                    for i, js in mapping.items()}
+
+        self.apart = arrays(apart)
+        self.together = arrays(together)
+        self.needed_by = arrays(needed_by)
+        related: dict[int, set[int]] = {}
+        for mapping in (apart, together, needed_by):
+            for i, js in mapping.items():
+                related.setdefault(i, set()).update(js)
+        self.related = arrays(related)
+        self.hinted: set[int] = {int(self.unit[i]) for i in related}
+        for lead in sorted(self.hinted):
+            members = self.unit_members(lead).tolist()
+            if len(members) > 1 and self.unit_why[lead] is None and any(
+                    i in self.together or i in self.needed_by
+                    for i in members):
+                self.unit_why[lead] = ('hard affinity: a member has a '
+                                       'same_host scheduler hint')
+
     def unit_members(self, lead: int) -> IntArray:
         found = self.members.get(lead)
         if found is None:
@@ -235,12 +331,15 @@ class Cluster:
         hosts = snap.hosts
         host_index = {h.name: k for k, h in enumerate(hosts)}
         cap = np.array([model.vector_of(h.capacity) for h in hosts],
-                       dtype=np.float64).reshape(-1, 3)
+                       dtype=np.float64).reshape(-1, N_RESOURCES)
         head = np.array([model.vector_of(h.headroom) for h in hosts],
-                        dtype=np.float64).reshape(-1, 3)
+                        dtype=np.float64).reshape(-1, N_RESOURCES)
         insts = snap.instances
-        req = np.array([snap.request_of(i) for i in insts],
-                       dtype=np.float64).reshape(-1, 3)
+        vector_of = model.vector_of
+        of_flavor = {f.name: vector_of(f.resources) for f in snap.flavors}
+        req = np.array([vector_of(i.resources) if i.resources
+                        else of_flavor[i.flavor] for i in insts],
+                       dtype=np.float64).reshape(-1, N_RESOURCES)
         host_of = np.array([host_index[i.host] for i in insts],
                            dtype=np.int64)
         held = np.zeros_like(cap)
@@ -248,7 +347,7 @@ class Cluster:
             np.add.at(held, host_of, req)
         used = np.array([model.vector_of(h.used) if h.used is not None
                          else held[k] for k, h in enumerate(hosts)],
-                        dtype=np.float64).reshape(-1, 3)
+                        dtype=np.float64).reshape(-1, N_RESOURCES)
         zones: dict[str, int] = {}
         zone = np.array([zones.setdefault(snap.zone_of(h), len(zones))
                          for h in hosts], dtype=np.int64)
@@ -269,6 +368,19 @@ class Cluster:
                           if i.server_group is not None else -1
                           for i in insts], dtype=np.int64)
         ids = {i.id for i in insts}
+        hinted = [(k, i) for k, i in enumerate(insts)
+                  if i.different_host or i.same_host]
+        different_host: dict[int, list[int]] = {}
+        same_host: dict[int, list[int]] = {}
+        if hinted:
+            index = {i.id: k for k, i in enumerate(insts)}
+            for k, i in hinted:
+                if i.different_host:
+                    different_host[k] = [index[j] for j in i.different_host
+                                         if j in index]
+                if i.same_host:
+                    same_host[k] = [index[j] for j in i.same_host
+                                    if j in index]
         return cls(
             cap, used, host_of, req,
             host_names=[h.name for h in hosts],
@@ -287,7 +399,8 @@ class Cluster:
             group_complete=np.array([all(m in ids for m in g.members)
                                      for g in snap.server_groups],
                                     dtype=bool),
-            affinity_groups=policy.affinity_groups)
+            affinity_groups=policy.affinity_groups,
+            different_host=different_host, same_host=same_host)
 
 
 class State:
@@ -303,6 +416,9 @@ class State:
         self.count = np.bincount(self.host_of[placed],
                                  minlength=len(c)).astype(np.int64)
         self.moved = np.zeros(self.host_of.shape[0], dtype=bool)
+        #: instance -> the source it still holds while its migration runs
+        #: (:func:`~.verify.verify`'s replay; the planner moves at once)
+        self.leaving: dict[int, int] = {}
         self.group_hosts: dict[int, dict[int, int]] = {}
         for i in np.flatnonzero((c.group >= 0) & placed).tolist():
             per = self.group_hosts.setdefault(int(c.group[i]), {})
@@ -385,16 +501,112 @@ class State:
         good = [h for h, n in per.items() if n >= here and h != source]
         return none, np.asarray(good, dtype=np.int64)
 
+    # --- scheduler hints ----------------------------------------------------
+
+    def _holding(self, named: IntArray) -> IntArray:
+        """Hosts that hold any of ``named`` (a source still holds an
+        instance while its migration runs)."""
+        hosts = self.host_of[named]
+        if self.leaving:
+            extra = [self.leaving[j] for j in named.tolist()
+                     if j in self.leaving]
+            hosts = np.concatenate([hosts, np.asarray(extra,
+                                                      dtype=np.int64)])
+        return hosts[hosts >= 0]
+
+    def _settled(self, named: IntArray) -> IntArray:
+        """Hosts where any of ``named`` is and stays (not migrating)."""
+        if self.leaving:
+            named = named[[j not in self.leaving for j in named.tolist()]]
+        hosts = self.host_of[named]
+        return hosts[hosts >= 0]
+
+    def _needed(self, i: int) -> str | None:
+        """Why ``i`` may not leave its host for the ``same_host`` hints
+        that name it (None: it may)."""
+        c = self.c
+        source = int(self.host_of[i])
+        for k in c.needed_by.get(i, _EMPTY).tolist():
+            at = {int(self.host_of[k]), self.leaving.get(k, -1)}
+            if source not in at:
+                continue
+            others = c.together[k]
+            others = others[others != i]
+            if not (self._settled(others) == source).any():
+                return (f'scheduler hint same_host of {c.instance_ids[k]}: '
+                        f'it must keep {c.instance_ids[i]} on '
+                        f'{c.host_names[source]}')
+        return None
+
+    def hint_limits(self, lead: int
+                    ) -> tuple[IntArray, IntArray | None, str | None]:
+        """``(excluded, only, why)`` for the unit led by ``lead`` by its
+        members' scheduler hints: never ``excluded``; if ``only`` is not
+        None, only those; if ``why``, nowhere."""
+        c = self.c
+        members = c.unit_members(lead)
+        excluded = []
+        only = None
+        for i in members.tolist():
+            named = c.apart.get(i)
+            if named is not None:
+                if members.size > 1:
+                    named = named[~np.isin(named, members)]
+                excluded.append(self._holding(named))
+            named = c.together.get(i)
+            if named is not None:
+                hosts = self._settled(named)
+                only = hosts if only is None else np.intersect1d(only,
+                                                                 hosts)
+            why = self._needed(i)
+            if why is not None:
+                return _EMPTY, None, why
+        out = np.concatenate(excluded) if excluded else _EMPTY
+        return out, only, None
+
+    def hint_why_not(self, i: int, target: int) -> str | None:
+        """Why instance ``i`` may not go to ``target`` by the scheduler
+        hints (None: it may)."""
+        c = self.c
+        members = c.unit_members(int(c.unit[i]))
+        named = c.apart.get(i)
+        if named is not None:
+            for j in named.tolist():
+                if members.size > 1 and j in members:
+                    continue
+                if target in self._holding(np.array([j])):
+                    return (f'scheduler hint different_host: '
+                            f'{c.instance_ids[j]} is on '
+                            f'{c.host_names[target]}')
+        named = c.together.get(i)
+        if named is not None and not (self._settled(named)
+                                      == target).any():
+            return ('scheduler hint same_host: none of the instances it '
+                    f'names is on {c.host_names[target]}')
+        return self._needed(i)
+
+    # --- the targets of a unit ---------------------------------------------
+
     def targets(self, lead: int, allowed: BoolArray) -> IntArray:
         """Hosts among ``allowed`` the unit led by ``lead`` may move to
         now, in host order."""
         c = self.c
         mask = allowed & c.static_targets(lead)
         excluded, only = self.group_excluded(lead)
+        if c.hinted and lead in c.hinted:
+            hint_excluded, hint_only, why = self.hint_limits(lead)
+            if why is not None:
+                return _EMPTY
+            excluded = np.concatenate([excluded, hint_excluded])
+            if hint_only is not None:
+                only = (hint_only if only is None
+                        else np.intersect1d(only, hint_only))
         if only is not None:
             keep = np.zeros_like(mask)
             keep[only] = True
             mask = mask & keep
+            if excluded.size:
+                mask[excluded] = False
         elif excluded.size:
             mask = mask.copy()
             mask[excluded] = False
@@ -434,8 +646,12 @@ class State:
                 cap[None], self.used[target][None], request,
                 c.headroom[target][None])[0]:
             return (f'headroom of {t}: it must keep '
-                    f'{c.headroom[target].tolist()} of VCPU/MEMORY_MB/'
+                    f'{c.headroom[target][:3].tolist()} of VCPU/MEMORY_MB/'
                     'DISK_GB free')
+        if c.hinted and int(c.unit[i]) in c.hinted:
+            why = self.hint_why_not(i, target)
+            if why is not None:
+                return why
         g = int(c.group[i])
         if g < 0:
             return None
@@ -471,7 +687,10 @@ class State:
         by :func:`nova_scale_ext.core.scores.slot_counts`."""
         if not len(shapes):
             return np.zeros((len(self.c), 0))
-        return scores.slot_counts(self.free(), shapes)
+        asked = shapes.any(axis=0)
+        if asked.all() or not asked.any():
+            return scores.slot_counts(self.free(), shapes)
+        return scores.slot_counts(self.free()[:, asked], shapes[:, asked])
 
     def empty(self) -> BoolArray:
         """Hosts with no instance and no other usage."""

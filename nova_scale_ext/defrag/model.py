@@ -28,6 +28,14 @@ aggregates), from the simulator's ledger or from a saved file.
   aggregates) are allowed: they are on hosts the planner does not use.
 * Which instances may move is the operator's :class:`MovePolicy`, applied
   to the raw flags an instance carries.
+* Resources are placement's ``VCPU``, ``MEMORY_MB`` and ``DISK_GB`` and
+  ``PCPU`` (dedicated CPUs of ``hw:cpu_policy=dedicated`` flavors, an
+  inventory of its own). A resource left out is 0.
+* An instance's ``different_host`` and ``same_host`` are the instance ids
+  of the scheduler hints it was booted with (Nova's DifferentHostFilter
+  and SameHostFilter); ids not in the snapshot are allowed. ``warnings``
+  say what the snapshot could not see (for example hints, on a compute
+  API before 2.100).
 
 Every error names the object (host, instance, group, aggregate, flavor)
 and the field, and says what was expected.
@@ -42,16 +50,16 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from nova_scale_ext.core.resources import RESOURCES
-
 FORMAT = 'nova-scale-ext-snapshot'
 VERSION = 1
 
-#: Resource classes of a snapshot, in the order of the scoring core.
-RESOURCE_NAMES: tuple[str, ...] = tuple(r.name for r in RESOURCES)
+#: Resource classes of a snapshot: the scoring core's three, then PCPU.
+RESOURCE_NAMES: tuple[str, ...] = ('VCPU', 'MEMORY_MB', 'DISK_GB', 'PCPU')
+#: Index of PCPU in a resource vector.
+PCPU = 3
 
 #: Values beyond these are refused as absurd (per host or instance).
-LIMITS = {'VCPU': 1e7, 'MEMORY_MB': 1e10, 'DISK_GB': 1e9}
+LIMITS = {'VCPU': 1e7, 'MEMORY_MB': 1e10, 'DISK_GB': 1e9, 'PCPU': 1e7}
 
 #: ScaleExtHeadroomFilter's largest share.
 MAX_HEADROOM = 0.99
@@ -118,36 +126,46 @@ def _names(where: str, value: Any) -> tuple[str, ...]:
     return tuple(_name(f'{where}[{i}]', v) for i, v in enumerate(value))
 
 
-def vector_of(amounts: Mapping[str, float]) -> tuple[float, float, float]:
-    """``amounts`` in the order of :class:`Resource` (missing: 0)."""
+Vector = tuple[float, float, float, float]
+
+
+def vector_of(amounts: Mapping[str, float]) -> Vector:
+    """``amounts`` in the order of :data:`RESOURCE_NAMES` (missing: 0)."""
     return (float(amounts.get('VCPU', 0.0)),
             float(amounts.get('MEMORY_MB', 0.0)),
-            float(amounts.get('DISK_GB', 0.0)))
+            float(amounts.get('DISK_GB', 0.0)),
+            float(amounts.get('PCPU', 0.0)))
 
 
 @dataclasses.dataclass(frozen=True)
 class Flavor:
-    """A flavor's request (disk: root + ephemeral + swap, in GiB)."""
+    """A flavor's request (disk: root + ephemeral + swap, in GiB;
+    ``pcpus``: dedicated CPUs, which a ``hw:cpu_policy=dedicated`` flavor
+    asks for instead of ``vcpus``)."""
 
     name: str
     vcpus: float
     memory_mb: float
     disk_gb: float = 0.0
+    pcpus: float = 0.0
 
     def __post_init__(self) -> None:
         where = f'flavor {self.name!r}'
         _name(f'{where}: name', self.name)
         for field, name in (('vcpus', 'VCPU'), ('memory_mb', 'MEMORY_MB'),
-                            ('disk_gb', 'DISK_GB')):
+                            ('disk_gb', 'DISK_GB'), ('pcpus', 'PCPU')):
             _number(f'{where}: {field}', getattr(self, field), LIMITS[name])
-        if not self.vcpus and not self.memory_mb:
-            raise _fail(where, 'expected vcpus or memory_mb above 0')
+        if not self.vcpus and not self.pcpus and not self.memory_mb:
+            raise _fail(where, 'expected vcpus, pcpus or memory_mb above 0')
 
     @property
     def resources(self) -> dict[str, float]:
-        return {'VCPU': float(self.vcpus),
-                'MEMORY_MB': float(self.memory_mb),
-                'DISK_GB': float(self.disk_gb)}
+        out = {'VCPU': float(self.vcpus),
+               'MEMORY_MB': float(self.memory_mb),
+               'DISK_GB': float(self.disk_gb)}
+        if self.pcpus:
+            out['PCPU'] = float(self.pcpus)
+        return out
 
 
 @dataclasses.dataclass(frozen=True)
@@ -219,6 +237,9 @@ class Instance:
     ``resources`` are its allocations; left empty they are its flavor's.
     ``pinned``, ``hugepages``, ``pci`` and ``local_disk`` are facts about
     the instance; :class:`MovePolicy` decides what they mean.
+    ``different_host`` and ``same_host`` are the instance ids of its
+    scheduler hints: it may never share a host with the first, and must
+    share one with at least one of the second.
     """
 
     id: str
@@ -232,6 +253,8 @@ class Instance:
     hugepages: bool = False
     pci: bool = False
     local_disk: bool = False
+    different_host: tuple[str, ...] = ()
+    same_host: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         where = f'instance {self.id!r}'
@@ -247,6 +270,9 @@ class Instance:
             _name(f'{where}: server_group', self.server_group)
         for field in ('pinned', 'hugepages', 'pci', 'local_disk'):
             _bool(f'{where}: {field}', getattr(self, field))
+        for field in ('different_host', 'same_host'):
+            object.__setattr__(self, field, _names(
+                f'{where}: {field}', getattr(self, field)))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -343,12 +369,19 @@ class Snapshot:
     flavors: tuple[Flavor, ...] = ()
     #: where it came from (free text: a cloud name, "simulator", a file)
     source: str = ''
+    #: what the snapshot could not see, for the plan to repeat
+    warnings: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
         for field in ('hosts', 'instances', 'server_groups', 'aggregates',
                       'flavors'):
             set_(self, field, tuple(getattr(self, field)))
+        if isinstance(self.warnings, str) or not all(
+                isinstance(w, str) for w in self.warnings):
+            raise SnapshotError('snapshot: warnings: expected a list of '
+                                f'strings, got {self.warnings!r}')
+        set_(self, 'warnings', tuple(self.warnings))
         self._check()
 
     # --- lookups -----------------------------------------------------------
@@ -369,7 +402,7 @@ class Snapshot:
     def aggregate_by_name(self) -> dict[str, Aggregate]:
         return {a.name: a for a in self.aggregates}
 
-    def request_of(self, instance: Instance) -> tuple[float, float, float]:
+    def request_of(self, instance: Instance) -> Vector:
         """What ``instance`` holds, as a resource vector."""
         if instance.resources:
             return vector_of(instance.resources)
@@ -458,7 +491,8 @@ class Snapshot:
                         f'instance {member!r}: member of server groups '
                         f'{member_of[member]!r} and {group.id!r}')
                 member_of[member] = group.id
-        sums: dict[str, list[float]] = {h: [0.0, 0.0, 0.0] for h in hosts}
+        sums: dict[str, list[float]] = {h: [0.0] * len(RESOURCE_NAMES)
+                                        for h in hosts}
         for inst in self.instances:
             where = f'instance {inst.id!r}'
             if inst.host not in hosts:
@@ -515,11 +549,22 @@ class Snapshot:
                 out['headroom'] = dict(h.headroom)
             return out
 
+        def flavor(f: Flavor) -> dict[str, Any]:
+            out = dataclasses.asdict(f)
+            if not f.pcpus:
+                del out['pcpus']
+            return out
+
         def instance(i: Instance) -> dict[str, Any]:
             out = dataclasses.asdict(i)
             out['resources'] = dict(i.resources)
             if i.server_group is None:
                 del out['server_group']
+            for field in ('different_host', 'same_host'):
+                if out[field]:
+                    out[field] = list(out[field])
+                else:
+                    del out[field]
             return out
 
         return {
@@ -532,7 +577,8 @@ class Snapshot:
                 for g in self.server_groups],
             'aggregates': [{'name': a.name, 'metadata': dict(a.metadata)}
                            for a in self.aggregates],
-            'flavors': [dataclasses.asdict(f) for f in self.flavors],
+            'flavors': [flavor(f) for f in self.flavors],
+            **({'warnings': list(self.warnings)} if self.warnings else {}),
         }
 
     @classmethod
@@ -546,7 +592,7 @@ class Snapshot:
             raise SnapshotError(f'snapshot: version: expected {VERSION}, '
                                 f"got {data.get('version')!r}")
         known = {'format', 'version', 'source', 'hosts', 'instances',
-                 'server_groups', 'aggregates', 'flavors'}
+                 'server_groups', 'aggregates', 'flavors', 'warnings'}
         for key in data:
             if key not in known:
                 raise SnapshotError(f'snapshot.{key}: unknown field; '
@@ -562,7 +608,8 @@ class Snapshot:
                          else None)
                 where = f'{key}[{i}]' + (f' ({label!r})' if label else '')
                 fields = _fields(where, entry, kind)
-                for name in ('aggregates', 'members'):
+                for name in ('aggregates', 'members', 'different_host',
+                             'same_host'):
                     if name in fields and isinstance(fields[name], list):
                         fields[name] = tuple(fields[name])
                 try:
@@ -574,13 +621,16 @@ class Snapshot:
         source = data.get('source', '')
         if not isinstance(source, str):
             raise SnapshotError('snapshot.source: expected a string')
+        warnings = data.get('warnings', [])
+        if not isinstance(warnings, list):
+            raise SnapshotError('snapshot.warnings: expected a list')
         return cls(hosts=tuple(items('hosts', Host, 'name')),
                    instances=tuple(items('instances', Instance, 'id')),
                    server_groups=tuple(items('server_groups', ServerGroup,
                                              'id')),
                    aggregates=tuple(items('aggregates', Aggregate, 'name')),
                    flavors=tuple(items('flavors', Flavor, 'name')),
-                   source=source)
+                   source=source, warnings=tuple(warnings))
 
     def dumps(self) -> str:
         return json.dumps(self.to_dict(), indent=1, sort_keys=True)

@@ -34,6 +34,10 @@
 Every move is checked by :class:`~.cluster.State` against the state the
 earlier moves left; no instance moves twice. Steps are assigned last
 (:func:`assign_steps`); a move waits for every earlier move it depends on.
+
+Slots of a room target with dedicated CPUs (``pcpus``) are counted on the
+hosts' free PCPU; best fit weighs PCPU (as VCPU) only for instances that
+hold it.
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ import numpy.typing as npt
 
 from nova_scale_ext.core import resources, scores
 from nova_scale_ext.defrag import model, plans
-from nova_scale_ext.defrag.cluster import Cluster, State
+from nova_scale_ext.defrag.cluster import N_RESOURCES, Cluster, State
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -85,7 +89,14 @@ class _Planner:
         self.c = cluster
         self.state = State(cluster)
         self.budget = budget
-        self.weights = weights
+        w = np.zeros(N_RESOURCES)
+        given = np.asarray(weights, dtype=np.float64).reshape(-1)
+        w[:min(given.size, N_RESOURCES)] = given[:N_RESOURCES]
+        #: best fit's weights; with dedicated CPUs, PCPU weighs as VCPU
+        self.weights = w
+        self.weights_pcpu = w.copy()
+        if not w[model.PCPU]:
+            self.weights_pcpu[model.PCPU] = w[0]
         self.moves: list[tuple[int, int, int, int, str]] = []
         self.memory = 0.0
         self.max_moves = (budget.max_migrations
@@ -131,9 +142,11 @@ class _Planner:
             return -1
         st = self.state
         empty = (st.count[idx] == 0) & ~(st.residual[idx] > 0).any(axis=1)
+        request = self.c.unit_requests[lead]
+        weights = (self.weights_pcpu if request[model.PCPU] > 0
+                   else self.weights)
         score = scores.best_fit(self.c.capacity[idx], st.used[idx],
-                                self.c.unit_requests[lead], self.weights,
-                                empty)
+                                request, weights, empty)
         keys = np.rint(score * _TIE_SCALE)
         return int(idx[int(np.argmax(keys))])
 
@@ -210,8 +223,8 @@ class _Planner:
     def room(self, targets: Sequence[plans.RoomTarget]
              ) -> tuple[bool, str]:
         c, st = self.c, self.state
-        shapes = np.array([t.shape for t in targets],
-                          dtype=np.float64).reshape(-1, 3)
+        shapes = np.array([t.vector for t in targets],
+                          dtype=np.float64).reshape(-1, N_RESOURCES)
         counts = np.array([t.count for t in targets], dtype=np.float64)
         order = sorted(range(len(targets)),
                        key=lambda s: (-shapes[s, 1], -shapes[s, 0], s))
@@ -219,6 +232,9 @@ class _Planner:
                          c.capacity)
         limit[~c.enabled] = 0.0
         self.limit = limit
+        # slots are counted on the resources some target asks for only
+        self.cols = np.flatnonzero(shapes.any(axis=0))
+        self.limit_asked = limit[:, self.cols]
         leads = self.leads[c.enabled[c.host_of[self.leads]]]
         rows = leads[np.lexsort((c.unit_requests[leads, 1],
                                  c.host_of[leads]))]
@@ -288,7 +304,7 @@ class _Planner:
         elig = ~st.moved[rows]
         req = c.unit_requests[rows] * elig[:, None]
         cum = np.cumsum(req, axis=0)
-        cum0 = np.vstack([np.zeros((1, 3)), cum])
+        cum0 = np.vstack([np.zeros((1, N_RESOURCES)), cum])
         inside = cum - cum0[self.row_first]
         need_r = need[self.row_host] - tol
         cover = ((inside >= need_r) | ~asked).all(axis=1) & elig
@@ -339,7 +355,7 @@ class _Planner:
 
         seg = [u for u in seg if u not in banned]
         chosen: list[int] = []
-        got = np.zeros(3)
+        got = np.zeros(N_RESOURCES)
         for lead in seg:
             chosen.append(lead)
             got = got + req[lead]
@@ -376,25 +392,30 @@ class _Planner:
         allowed[h] = False
         reason = f'room for {name} on {c.host_names[h]}'
         req = c.unit_requests
+        cols = self.cols
+        asked = shapes[:, cols]
         now = total.copy()
         for lead in sorted(units, key=lambda u: (-req[u, 1], -req[u, 0])):
             idx = st.targets(lead, allowed)
+            need = req[lead, cols]
             if idx.size:
-                free = np.maximum(self.limit[idx] - st.used[idx], 0.0)
-                loss = (scores.slot_counts(free, shapes)
+                free = np.maximum(self.limit_asked[idx]
+                                  - st.used[idx[:, None], cols], 0.0)
+                loss = (scores.slot_counts(free, asked)
                         - scores.slot_counts(
-                            np.maximum(free - req[lead], 0.0), shapes))
+                            np.maximum(free - need, 0.0), asked))
                 harm = np.where(now - loss < counts, loss, 0.0).sum(axis=1)
                 idx = idx[harm == harm.min()]
             target = self.best(lead, idx)
             if target < 0:
                 self.rollback(mark)
                 return lead
-            free = np.maximum(self.limit[target] - st.used[target], 0.0)
-            now -= (scores.slot_counts(free[None], shapes)
+            free = np.maximum(self.limit_asked[target]
+                              - st.used[target, cols], 0.0)
+            now -= (scores.slot_counts(free[None], asked)
                     - scores.slot_counts(
-                        np.maximum(free - req[lead], 0.0)[None],
-                        shapes))[0]
+                        np.maximum(free - need, 0.0)[None],
+                        asked))[0]
             self.move_unit(lead, target, reason)
         after = st.slots(shapes).sum(axis=0)
         if after[s] > total[s] and (after >= np.minimum(total,
@@ -411,8 +432,9 @@ def assign_steps(cluster: Cluster, instance: IntArray, source: IntArray,
     consecutive and share a step).
 
     A move runs in a later step than every earlier move out of its target
-    (whose room it may need) and every earlier move of its server group
-    (whose counts it was checked against); otherwise as early as at most
+    (whose room it may need), every earlier move of its server group
+    (whose counts it was checked against) and every earlier move of an
+    instance its scheduler hints relate it to; otherwise as early as at most
     ``concurrency`` moves per host and step allow. Run step by step, in
     planning order within a step, every move then finds no less room than
     the last move into its target it runs with or after was planned
@@ -424,6 +446,8 @@ def assign_steps(cluster: Cluster, instance: IntArray, source: IntArray,
     last_group: dict[int, int] = {}
     load: dict[tuple[int, int], int] = {}
     group = cluster.group
+    related = cluster.related
+    last_instance: dict[int, int] = {}
     k = 0
     while k < n:
         j = k + 1
@@ -435,6 +459,10 @@ def assign_steps(cluster: Cluster, instance: IntArray, source: IntArray,
         step = last_out.get(t, 0) + 1
         if g >= 0:
             step = max(step, last_group.get(g, 0) + 1)
+        if related:
+            for i in instance[k:j].tolist():
+                for r in related.get(i, ()):
+                    step = max(step, last_instance.get(int(r), 0) + 1)
         while (load.get((step, s), 0) + size > concurrency
                or load.get((step, t), 0) + size > concurrency):
             step += 1
@@ -444,6 +472,10 @@ def assign_steps(cluster: Cluster, instance: IntArray, source: IntArray,
         last_out[s] = max(last_out.get(s, 0), step)
         if g >= 0:
             last_group[g] = max(last_group.get(g, 0), step)
+        if related:
+            for i in instance[k:j].tolist():
+                if i in related:
+                    last_instance[i] = step
         k = j
     return steps
 
@@ -453,15 +485,15 @@ def plan_cluster(cluster: Cluster, goal: plans.Goal,
                  weights: FloatArray | None = None,
                  report_room: Sequence[plans.RoomTarget] = ()) -> Result:
     """Plan on arrays (the simulator's entry point; :func:`plan` for a
-    snapshot)."""
+    snapshot). ``weights`` may leave PCPU out (three values)."""
     budget = budget or plans.Budget()
     if weights is None:
         weights = resources.resource_weights({'VCPU': 1.0, 'MEMORY_MB': 1.0,
                                               'DISK_GB': 1.0})
     planner = _Planner(cluster, budget, weights)
     room = goal.room if goal.kind == plans.ROOM else tuple(report_room)
-    shapes = np.array([t.shape for t in room],
-                      dtype=np.float64).reshape(-1, 3)
+    shapes = np.array([t.vector for t in room],
+                      dtype=np.float64).reshape(-1, N_RESOURCES)
     start = planner.state
     slots_before = start.slots(shapes).sum(axis=0)
     was_empty = start.empty()
@@ -506,14 +538,15 @@ def plan(snapshot: model.Snapshot, goal: plans.Goal,
     out = plan_cluster(cluster, goal, budget, weights=weights,
                        report_room=report_room)
     return to_plan(cluster, out, goal, budget, policy,
-                   time.perf_counter() - began, report_room)
+                   time.perf_counter() - began, report_room,
+                   snapshot.warnings)
 
 
 def to_plan(cluster: Cluster, out: Result, goal: plans.Goal,
             budget: plans.Budget, policy: model.MovePolicy,
             planning_s: float,
-            report_room: Sequence[plans.RoomTarget] = ()
-            ) -> plans.Plan:
+            report_room: Sequence[plans.RoomTarget] = (),
+            warnings: Sequence[str] = ()) -> plans.Plan:
     """A :class:`~.plan.Plan` with names from an index-level result."""
     hosts = cluster.host_names
     ids = cluster.instance_ids
@@ -529,5 +562,6 @@ def to_plan(cluster: Cluster, out: Result, goal: plans.Goal,
         tuple(hosts[h] for h in out.freed.tolist()),
         {t.name: int(v) for t, v in zip(room, out.slots_before.tolist())},
         {t.name: int(v) for t, v in zip(room, out.slots_after.tolist())},
-        out.empty_before, out.empty_after, round(planning_s, 6))
+        out.empty_before, out.empty_after, round(planning_s, 6),
+        tuple(warnings))
 

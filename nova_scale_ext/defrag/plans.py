@@ -78,13 +78,19 @@ def _mapping(where: str, data: Any, cls: type,
 
 @dataclasses.dataclass(frozen=True)
 class RoomTarget:
-    """At least ``count`` instances of one flavor shape must fit."""
+    """At least ``count`` instances of one flavor shape must fit.
+
+    ``pcpus`` are dedicated CPUs (placement's ``PCPU``): a flavor with
+    ``hw:cpu_policy=dedicated`` asks for them instead of ``vcpus``, and
+    its slots are counted on the hosts' free PCPU.
+    """
 
     name: str
     vcpus: float
     memory_mb: float
     disk_gb: float = 0.0
     count: int = 1
+    pcpus: float = 0.0
 
     def __post_init__(self) -> None:
         where = f'room target {self.name!r}'
@@ -92,19 +98,29 @@ class RoomTarget:
         _float(f'{where}: vcpus', self.vcpus)
         _float(f'{where}: memory_mb', self.memory_mb)
         _float(f'{where}: disk_gb', self.disk_gb)
+        _float(f'{where}: pcpus', self.pcpus)
         _int(f'{where}: count', self.count, 0)
-        if not self.vcpus and not self.memory_mb:
-            raise PlanError(f'{where}: expected vcpus or memory_mb above 0')
+        if not self.vcpus and not self.pcpus and not self.memory_mb:
+            raise PlanError(f'{where}: expected vcpus, pcpus or memory_mb '
+                            'above 0')
 
     @property
     def shape(self) -> tuple[float, float, float]:
+        """VCPU, MEMORY_MB, DISK_GB (the scoring core's resources)."""
         return (float(self.vcpus), float(self.memory_mb),
                 float(self.disk_gb))
+
+    @property
+    def vector(self) -> model.Vector:
+        """The request in the order of :data:`~.model.RESOURCE_NAMES`
+        (PCPU included)."""
+        return (float(self.vcpus), float(self.memory_mb),
+                float(self.disk_gb), float(self.pcpus))
 
     @classmethod
     def from_flavor(cls, flavor: model.Flavor, count: int) -> RoomTarget:
         return cls(flavor.name, flavor.vcpus, flavor.memory_mb,
-                   flavor.disk_gb, count)
+                   flavor.disk_gb, count, flavor.pcpus)
 
     @classmethod
     def from_shape(cls, text: str, count: int) -> RoomTarget:
@@ -202,8 +218,14 @@ class Goal:
                                      for t in self.room)
 
     def to_dict(self) -> dict[str, Any]:
+        def target(t: RoomTarget) -> dict[str, Any]:
+            out = dataclasses.asdict(t)
+            if not t.pcpus:
+                del out['pcpus']
+            return out
+
         return {'kind': self.kind, 'hosts': self.hosts,
-                'room': [dataclasses.asdict(t) for t in self.room]}
+                'room': [target(t) for t in self.room]}
 
     @classmethod
     def from_dict(cls, data: Any) -> Goal:
@@ -279,10 +301,13 @@ class Plan:
     empty_before: int = 0
     empty_after: int = 0
     planning_s: float = 0.0
+    #: what the plan could not check (the snapshot's warnings)
+    warnings: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, 'moves', tuple(self.moves))
         object.__setattr__(self, 'hosts_freed', tuple(self.hosts_freed))
+        object.__setattr__(self, 'warnings', tuple(self.warnings))
 
     @property
     def migrations(self) -> int:
@@ -309,6 +334,7 @@ class Plan:
             'empty_before': self.empty_before,
             'empty_after': self.empty_after,
             'planning_s': self.planning_s,
+            'warnings': list(self.warnings),
             'used': {'migrations': self.migrations,
                      'memory_gib': self.memory_gib, 'steps': self.steps},
         }
@@ -356,6 +382,11 @@ class Plan:
             raise PlanError('plan.hosts_freed: expected a list of names')
         for key in ('empty_before', 'empty_after'):
             _int(f'plan.{key}', fields.get(key, 0), 0)
+        warnings = fields.get('warnings', [])
+        if not isinstance(warnings, list) or not all(
+                isinstance(w, str) for w in warnings):
+            raise PlanError('plan.warnings: expected a list of strings')
+        fields['warnings'] = tuple(warnings)
         _float('plan.planning_s', fields.get('planning_s', 0.0))
         return cls(**fields)
 

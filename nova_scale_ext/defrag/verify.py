@@ -20,7 +20,10 @@ migration until it completes). Each move must pass the rules of
 not precede the previous move's, at most ``max_concurrent_per_host``
 moves of a step may touch a host, the plan's budget must hold, and the
 members of a hard-affinity group move together: consecutively, in one
-step, from one host to one host.
+step, from one host to one host. While a step runs, a migrating instance
+counts on both its hosts for ``different_host`` hints and on neither for
+``same_host`` hints, as Nova's scheduler sees it on its source until the
+migration ends.
 """
 
 from __future__ import annotations
@@ -30,7 +33,12 @@ import dataclasses
 import numpy as np
 
 from nova_scale_ext.defrag import model, plans
-from nova_scale_ext.defrag.cluster import AFFINITY, Cluster, State
+from nova_scale_ext.defrag.cluster import (
+    AFFINITY,
+    N_RESOURCES,
+    Cluster,
+    State,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,13 +82,17 @@ def verify_cluster(cluster: Cluster, plan: plans.Plan) -> Verdict:
     group_move: list[int] = []      # affinity members still to come
     group_route: tuple[int, int, int] = (-1, -1, -1)
     room = plan.goal.room if plan.goal.kind == plans.ROOM else ()
-    shapes = np.array([t.shape for t in room],
-                      dtype=np.float64).reshape(-1, 3)
+    shapes = np.array([t.vector for t in room],
+                      dtype=np.float64).reshape(-1, N_RESOURCES)
+
+    def settle() -> None:
+        for j, source in pending:
+            st.remove(j, source)
+        pending.clear()
+        st.leaving.clear()
 
     def verdict(k: int | None, reason: str = '') -> Verdict:
-        for i, source in pending:
-            st.remove(i, source)
-        pending.clear()
+        settle()
         empty = st.empty()
         return Verdict(k is None, k, reason,
                        {t.name: int(v) for t, v in
@@ -104,9 +116,7 @@ def verify_cluster(cluster: Cluster, plan: plans.Plan) -> Verdict:
             if group_move:
                 return verdict(k, 'hard affinity: the other members of '
                                'the group must move in the same step')
-            for j, source in pending:
-                st.remove(j, source)
-            pending.clear()
+            settle()
             load.clear()
             step = move.step
         if any(j == i for j, _ in pending):
@@ -151,6 +161,7 @@ def verify_cluster(cluster: Cluster, plan: plans.Plan) -> Verdict:
                            f'{budget.max_memory_gib:g} GiB moved')
         st.add(i, t)
         st.host_of[i] = t
+        st.leaving[i] = s
         pending.append((i, s))
     if group_move:
         return verdict(len(plan.moves) - 1, 'hard affinity: the plan ends '

@@ -45,7 +45,7 @@ def test_a_snapshot_survives_its_json_form():
 
 def test_an_instance_without_resources_holds_its_flavor():
     snap = full_snapshot()
-    assert snap.request_of(snap.instances[1]) == (2, 4096, 20)
+    assert snap.request_of(snap.instances[1]) == (2, 4096, 20, 0)
 
 
 def test_zone_and_tenancy_come_from_aggregates():
@@ -80,7 +80,8 @@ def bad_host(**kw):
     ({'capacity': {'VCPU': math.inf}}, 'capacity.VCPU: expected a finite'),
     ({'capacity': {'MEMORY_MB': -1}}, 'capacity.MEMORY_MB: expected a'),
     ({'capacity': {'MEMORY_MB': 1e15}}, 'from 0 to 1e+10'),
-    ({'capacity': {'PCPU': 4}}, 'capacity.PCPU: unknown resource class'),
+    ({'capacity': {'VGPU': 4}}, 'capacity.VGPU: unknown resource class; '
+     'expected one of VCPU, MEMORY_MB, DISK_GB, PCPU'),
     ({'capacity': {'VCPU': '8'}}, "capacity.VCPU: expected a number, got "
      "'8'"),
     ({'capacity': {'VCPU': True}}, 'expected a number, got True'),
@@ -188,7 +189,9 @@ def test_bad_snapshot_json_is_refused_naming_where(text, message):
     (lambda: defrag.Goal('room'), 'no flavor to make room for'),
     (lambda: defrag.Goal.free_hosts(0), 'hosts: expected an integer from 1'),
     (lambda: defrag.RoomTarget('x', math.nan, 1), 'vcpus'),
-    (lambda: defrag.RoomTarget('x', 0, 0), 'vcpus or memory_mb above 0'),
+    (lambda: defrag.RoomTarget('x', 0, 0), 'vcpus, pcpus or memory_mb '
+     'above 0'),
+    (lambda: defrag.RoomTarget('x', 0, 0, pcpus=-1), 'pcpus'),
     (lambda: defrag.Goal.parse(['room', 'm1.huge:2'], []),
      "flavor 'm1.huge' is not known"),
     (lambda: defrag.Goal.parse(['room', 'm1.huge'], []), 'expected FLAVOR:N'),

@@ -10,8 +10,9 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 """On random small clouds every plan passes ``verify``, stays within its
-budget, and a ``room`` plan that says it reached its goal yields the
-slots."""
+budget, never brings together what a ``different_host`` hint keeps apart
+nor parts what a ``same_host`` hint keeps together, and a ``room`` plan
+that says it reached its goal yields the slots."""
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -74,6 +75,13 @@ def clouds(draw):
         for inst in instances:
             if inst['id'] in members:
                 inst['server_group'] = f'g{g}'
+    ids = [i['id'] for i in instances]
+    for inst in instances:
+        for hint in ('different_host', 'same_host'):
+            if ids and draw(rarely):
+                inst[hint] = tuple(draw(st.lists(
+                    st.sampled_from(ids + ['elsewhere']), min_size=1,
+                    max_size=3, unique=True)))
     for k, host in enumerate(hosts):
         if draw(rarely):
             host['used'] = {'VCPU': used[k][0] + 1,
@@ -138,3 +146,38 @@ def test_every_plan_passes_verify_and_keeps_its_word(snap, goal, budget,
     elif goal.hosts is not None:
         assert plan.reached == (len(plan.hosts_freed) >= goal.hosts)
     assert defrag.Plan.loads(plan.dumps()).to_dict() == plan.to_dict()
+    check_hints(snap, plan)
+
+
+def check_hints(snap, plan):
+    """Replay the moves step by step (a migrating instance on both its
+    hosts) and check the hints of every instance that moves or is left."""
+    where = {i.id: {i.host} for i in snap.instances}
+    by_id = {i.id: i for i in snap.instances}
+    named_by = {}
+    for inst in snap.instances:
+        for other in inst.different_host:
+            named_by.setdefault(other, set()).add(inst.id)
+    steps = {}
+    for move in plan.moves:
+        steps.setdefault(move.step, []).append(move)
+    for step in sorted(steps):
+        before = {k: set(v) for k, v in where.items()}
+        for move in steps[step]:
+            inst = by_id[move.instance]
+            apart = (set(inst.different_host) | named_by.get(inst.id, set())
+                     ) - {inst.id}
+            for other in apart & set(where):
+                assert move.target not in where[other], (move, other)
+            if set(inst.same_host) - {inst.id}:
+                assert any(before.get(o) == {move.target}
+                           for o in inst.same_host if o != inst.id), move
+            for other in snap.instances:
+                if other.id != inst.id and inst.id in other.same_host and \
+                        move.source in before[other.id]:
+                    assert any(before.get(o) == {move.source}
+                               for o in other.same_host if o != inst.id
+                               ), (move, other.id)
+            where[move.instance] = {move.source, move.target}
+        for move in steps[step]:
+            where[move.instance] = {move.target}

@@ -12,12 +12,16 @@
 """An in-memory cloud behind the few openstacksdk calls the commands make.
 
 :class:`FakeCloud` holds hosts (placement providers with inventories and
-usages, compute services, hypervisors), flavors, servers, server groups
-and aggregates; :meth:`FakeCloud.connect` gives a connection whose
-``compute`` and ``placement`` answer like openstacksdk's proxies, with
-openstacksdk's own exceptions. A live migration runs as Nova's does: the
-scheduler's checks at the request (host enabled and up, room, hard
-anti-affinity), then the server ``MIGRATING`` while it holds both hosts
+usages, PCPU among them when a host has dedicated CPUs, compute services,
+hypervisors), flavors, servers (with the scheduler hints they were booted
+with), server groups and aggregates; :meth:`FakeCloud.connect` gives a
+connection whose ``compute`` and ``placement`` answer like openstacksdk's
+proxies, with openstacksdk's own exceptions. Servers are listed at
+``microversion`` (default 2.100, which shows their ``scheduler_hints``;
+before it they show none, as openstacksdk gives them). A live migration
+runs as Nova's does: the scheduler's checks at the request (host enabled
+and up, room, hard anti-affinity, different_host and same_host hints),
+then the server ``MIGRATING`` while it holds both hosts
 for ``polls`` reads of it, then ``ACTIVE`` on the target. The test can
 make the cloud refuse or fail a migration, delete a server or disable a
 host at any moment (``on_migrate``), or be unreachable.
@@ -60,20 +64,26 @@ class FakeCloud:
         self.on_migrate = []        # callables(server id, target)
         self.unreachable = False
         self.forbidden = False
+        #: the compute API microversion servers are listed at
+        self.microversion = '2.100'
         self.live_migrate_calls = []
         self._ids = itertools.count(1)
 
     # --- building the cloud ----------------------------------------------
 
     def add_host(self, name, vcpus=16, memory_mb=16384, disk_gb=100,
-                 cpu_ratio=1.0, reserved_mb=0, enabled=True, up=True):
+                 cpu_ratio=1.0, reserved_mb=0, enabled=True, up=True,
+                 pcpus=0, reserved_pcpus=0):
+        inventories = {'VCPU': (vcpus, 0, cpu_ratio),
+                       'MEMORY_MB': (memory_mb, reserved_mb, 1.0),
+                       'DISK_GB': (disk_gb, 0, 1.0)}
+        usages = {'VCPU': 0.0, 'MEMORY_MB': 0.0, 'DISK_GB': 0.0}
+        if pcpus:
+            inventories['PCPU'] = (pcpus, reserved_pcpus, 1.0)
+            usages['PCPU'] = 0.0
         self.hosts[name] = types.SimpleNamespace(
             name=name, uuid=str(uuid.uuid5(uuid.NAMESPACE_DNS, name)),
-            inventories={'VCPU': (vcpus, 0, cpu_ratio),
-                         'MEMORY_MB': (memory_mb, reserved_mb, 1.0),
-                         'DISK_GB': (disk_gb, 0, 1.0)},
-            usages={'VCPU': 0.0, 'MEMORY_MB': 0.0, 'DISK_GB': 0.0},
-            enabled=enabled, up=up)
+            inventories=inventories, usages=usages, enabled=enabled, up=up)
 
     def add_flavor(self, name, vcpus, ram, disk=0, extra_specs=None):
         self.flavors[name] = types.SimpleNamespace(
@@ -94,7 +104,9 @@ class FakeCloud:
             name=name, hosts=list(hosts), metadata=dict(metadata or {}))
 
     def boot(self, name, host, flavor, project='project-a', group=None,
-             status='ACTIVE', from_volume=False):
+             status='ACTIVE', from_volume=False, hints=None):
+        """A server on ``host``; ``hints`` are its scheduler hints
+        (``{'different_host': [id, ...]}``, as Nova keeps them)."""
         sid = f'{name}-{next(self._ids):04d}-0000-0000-000000000000'
         self.servers[sid] = types.SimpleNamespace(
             id=sid, name=name, compute_host=host, status=status,
@@ -102,7 +114,7 @@ class FakeCloud:
             flavor=self.flavors[flavor],
             image=None if from_volume else types.SimpleNamespace(
                 id='image-1'),
-            claims=[host], pending=None)
+            claims=[host], pending=None, hints=dict(hints or {}))
         self._claim(sid, host, +1)
         if group:
             self.groups[group].member_ids.append(sid)
@@ -136,20 +148,40 @@ class FakeCloud:
     def _request(self, server):
         f = server.flavor
         disk = (0 if server.image is None else f.disk) + f.ephemeral
-        return {'VCPU': f.vcpus, 'MEMORY_MB': f.ram, 'DISK_GB': disk}
+        dedicated = f.extra_specs.get('hw:cpu_policy') == 'dedicated'
+        return {'PCPU' if dedicated else 'VCPU': f.vcpus,
+                'MEMORY_MB': f.ram, 'DISK_GB': disk}
 
     def _claim_request(self, server, host, sign):
         usages = self.hosts[host].usages
         for rc, amount in self._request(server).items():
-            usages[rc] += sign * amount
+            usages[rc] = usages.get(rc, 0.0) + sign * amount
 
     def _claim(self, sid, host, sign):
         self._claim_request(self.servers[sid], host, sign)
 
     def _free(self, host, rc):
         h = self.hosts[host]
+        if rc not in h.inventories:
+            return 0.0
         total, reserved, ratio = h.inventories[rc]
-        return (total - reserved) * ratio - h.usages[rc]
+        return (total - reserved) * ratio - h.usages.get(rc, 0.0)
+
+    def _holds(self, host, ids):
+        """Whether ``host`` holds any of ``ids`` (Nova counts a migrating
+        server on its source until the migration ends)."""
+        return any(self.servers[i].compute_host == host
+                   for i in ids if i in self.servers)
+
+    def _hints_pass(self, server, target):
+        """DifferentHostFilter and SameHostFilter."""
+        def ids(key):
+            value = server.hints.get(key) or []
+            return [value] if isinstance(value, str) else list(value)
+        if ids('different_host') and self._holds(target,
+                                                 ids('different_host')):
+            return False
+        return not ids('same_host') or self._holds(target, ids('same_host'))
 
     def _schedule(self, server, target):
         """Nova's conductor and scheduler on a requested destination."""
@@ -170,7 +202,8 @@ class FakeCloud:
                          self.servers[m].compute_host == target)
                  >= g.rules.get('max_server_per_host', 1))
             for g in self.groups.values())
-        if not (host.enabled and host.up and fits and anti) or \
+        hints = self._hints_pass(server, target)
+        if not (host.enabled and host.up and fits and anti and hints) or \
                 server.id in self.refuse:
             message = self.refuse.get(server.id) or NO_VALID_HOST.format(
                 id=server.id, host=target)
@@ -296,10 +329,18 @@ class Compute(_Proxy):
                                       service_details={'host': h.name})
                 for h in self.cloud.hosts.values()]
 
+    def _shown(self, server):
+        """A server as openstacksdk gives it at the cloud's microversion:
+        ``scheduler_hints`` from 2.100 on (None before)."""
+        version = tuple(int(p) for p in self.cloud.microversion.split('.'))
+        return types.SimpleNamespace(
+            **vars(server), microversion=self.cloud.microversion,
+            scheduler_hints=(dict(server.hints) if version >= (2, 100)
+                             else None))
+
     def servers(self, details=True, all_projects=False):
         self._reach()
-        return [types.SimpleNamespace(**vars(s))
-                for s in self.cloud.servers.values()]
+        return [self._shown(s) for s in self.cloud.servers.values()]
 
     def get_server(self, sid):
         self._reach()
@@ -308,7 +349,7 @@ class Compute(_Proxy):
             raise http_error(exceptions.NotFoundException, 404,
                              f'Instance {sid} could not be found.')
         self.cloud._advance(server)
-        return types.SimpleNamespace(**vars(server))
+        return self._shown(server)
 
     def server_groups(self, all_projects=False):
         self._reach()

@@ -61,7 +61,7 @@ def where(fake):
 
 def test_the_snapshot_is_read_from_placement_and_nova():
     fake = FakeCloud()
-    fake.add_host('a', vcpus=8, cpu_ratio=4.0, reserved_mb=1024)
+    fake.add_host('a', vcpus=8, cpu_ratio=4.0, reserved_mb=1024, pcpus=4)
     fake.add_host('b', enabled=False)
     fake.add_host('c', up=False)
     fake.add_flavor('pinned', 2, 2 * GIB, disk=20,
@@ -81,7 +81,8 @@ def test_the_snapshot_is_read_from_placement_and_nova():
 
     hosts = snap.host_by_name
     assert hosts['a'].capacity == {'VCPU': 32.0, 'MEMORY_MB': 15360.0,
-                                   'DISK_GB': 100.0}
+                                   'DISK_GB': 100.0, 'PCPU': 4.0}
+    assert hosts['a'].used['PCPU'] == 2.0 and 'PCPU' not in hosts['b'].used
     assert hosts['a'].headroom == {'MEMORY_MB': 0.25}
     assert [hosts[h].enabled for h in 'abc'] == [True, False, False]
     assert snap.zone_of(hosts['a']) == 'z1' and snap.zone_of(
