@@ -27,7 +27,8 @@
 
 ``free-hosts``
     Hosts holding nothing but movable instances are drained cheapest first
-    (least memory to move): their instances, largest first, go to the best
+    (least memory to move; fewest migrations first when the budget limits
+    migrations and not memory): their instances, largest first, go to the best
     fit among the other hosts in use (never an empty one). A drain is kept
     only if every instance found a place within the budget.
 
@@ -164,8 +165,13 @@ class _Planner:
         np.add.at(cost, c.host_of[c.present], c.memory[c.present])
         candidates = np.flatnonzero((st.count > 0) & (stays == 0)
                                     & ~(st.residual > 0).any(axis=1))
-        order = candidates[np.lexsort((st.count[candidates],
-                                       cost[candidates]))]
+        if self.budget.max_migrations is not None and \
+                self.budget.max_memory_gib is None:
+            # migrations are what is scarce: fewest first
+            keys = (cost[candidates], st.count[candidates])
+        else:
+            keys = (st.count[candidates], cost[candidates])
+        order = candidates[np.lexsort(keys)]
         by_host: dict[int, list[int]] = {}
         leads = self.leads[np.lexsort((-c.unit_requests[self.leads, 0],
                                        -c.unit_requests[self.leads, 1]))]

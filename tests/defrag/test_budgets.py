@@ -160,3 +160,27 @@ def test_a_drain_given_up_leaves_its_would_be_targets_drainable():
         aggregates=[iso])
     plan = plan_checked(snap, FREE)
     assert moves(plan) == [('b1', 'b', 'h1')] and plan.hosts_freed == ('b',)
+
+
+def _few_large_and_many_small():
+    """Host ``small`` holds the least memory in two instances; ``one`` and
+    ``two`` hold more memory in one instance each."""
+    return snapshot(
+        [host('small'), host('one'), host('two'), host('big', gib=64)],
+        [vm('s1', 'small', gib=1), vm('s2', 'small', gib=1),
+         vm('o1', 'one', gib=3), vm('t1', 'two', gib=4),
+         vm('big1', 'big', gib=50, pinned=True)])
+
+
+def test_with_migrations_budgeted_the_fewest_migrations_drain_first():
+    plan = plan_checked(_few_large_and_many_small(), FREE,
+                        defrag.Budget(max_migrations=2))
+    assert plan.hosts_freed == ('one', 'two') and plan.migrations == 2
+
+
+def test_otherwise_the_least_memory_drains_first():
+    plan = plan_checked(_few_large_and_many_small(), FREE,
+                        defrag.Budget(max_migrations=2, max_memory_gib=64))
+    assert plan.hosts_freed == ('small',)
+    plan = plan_checked(_few_large_and_many_small(), defrag.Goal.free_hosts(1))
+    assert plan.hosts_freed == ('small',) and plan.migrations == 2
