@@ -24,6 +24,8 @@
     (:func:`~nova_scale_ext.core.scores.best_fit`, empty hosts last)
     among the hosts where they destroy no slot of a target that would then
     fall short. A host whose instances cannot all be re-homed is skipped.
+    A target that cannot get another slot is given up (the plan then does
+    not reach its goal, and says why) and the others are served.
 
 ``free-hosts``
     Hosts holding nothing but movable instances are drained cheapest first
@@ -251,11 +253,17 @@ class _Planner:
         self.row_first = np.maximum.accumulate(
             np.where(first, np.arange(rows.size), 0))
         over_budget = False
+        #: targets that cannot get another slot (the first one's reason)
+        given_up: list[int] = []
+        first_why = ''
         while True:
             slots = st.slots(shapes)
             total = slots.sum(axis=0)
-            short = [s for s in order if total[s] < counts[s]]
+            short = [s for s in order
+                     if total[s] < counts[s] and s not in given_up]
             if not short:
+                if given_up:
+                    return False, first_why
                 return True, 'every room target fits'
             s = short[0]
             shape, asked = shapes[s], shapes[s] > 0
@@ -287,13 +295,16 @@ class _Planner:
                         break
                     banned.add(failed)
             if not opened:
-                name = targets[s].name
-                why = (f'{name}: {int(total[s])} of {int(counts[s])} fit; '
-                       + ('opening another slot would exceed the budget'
-                          if over_budget else
-                          'no host can open another slot by moving '
-                          'instances'))
-                return False, why
+                # the other targets may still get their slots
+                given_up.append(s)
+                if not first_why:
+                    name = targets[s].name
+                    first_why = (
+                        f'{name}: {int(total[s])} of {int(counts[s])} fit; '
+                        + ('opening another slot would exceed the budget'
+                           if over_budget else
+                           'no host can open another slot by moving '
+                           'instances'))
 
     def evictions(self, shape: FloatArray, slots: FloatArray):
         """``(host, units)`` for the hosts where evicting some of

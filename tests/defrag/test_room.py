@@ -121,6 +121,21 @@ def test_room_for_several_flavors_serves_the_largest_first():
     assert plan.slots_after['large'] >= 1 and plan.slots_after['small'] >= 3
 
 
+def test_a_target_out_of_reach_does_not_keep_the_others_from_their_room():
+    # no host can hold 17 GiB; an 8 GiB slot opens by moving a1
+    snap = snapshot(
+        [host('a'), host('c', gib=32)],
+        [vm('a1', 'a', gib=4), vm('a2', 'a', gib=6, pinned=True),
+         vm('c1', 'c', gib=20, pinned=True)])
+    goal = defrag.Goal.room_for([
+        defrag.RoomTarget('huge', 1, 17 * 1024, 0, 1),
+        defrag.RoomTarget('mid', 1, 8 * 1024, 0, 2)])
+    plan = plan_checked(snap, goal)
+    assert not plan.reached and plan.why.startswith('huge: 0 of 1 fit')
+    assert moves(plan) == [('a1', 'a', 'c')]
+    assert plan.slots_after == {'huge': 0, 'mid': 2}
+
+
 def test_room_goal_from_large_slot_flavors():
     goal = defrag.Goal.parse(['room'], (), ['32:65536', '64:131072'], 2)
     assert [(t.name, t.vcpus, t.memory_mb, t.count) for t in goal.room] == [
