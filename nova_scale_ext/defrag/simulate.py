@@ -28,8 +28,9 @@ Modes (:func:`parse_mode`):
     Every ``EVERY``, make sure ``K`` instances of each protected shape
     (``large_slot_flavors``; or ``VCPUSxMEMORY_MB=K,...`` for shapes of
     one's own) fit, with at most ``M`` migrations a pass (default 8); a
-    pass that cannot restore them all moves nothing. What ``defrag keep
-    --room FLAVOR:K --every EVERY`` does in a cloud.
+    pass that cannot restore them all makes the moves that open what it
+    can. What ``defrag keep --room FLAVOR:K --every EVERY`` does in a
+    cloud.
 
 The ledger becomes a :class:`~.cluster.Cluster` of the VMs alive at that
 moment (arrays only, no snapshot objects); the planner's moves are
@@ -70,8 +71,6 @@ class Mode:
     budget: plans.Budget = plans.Budget()
     shapes: tuple[plans.RoomTarget, ...] = ()
     text: str = ''
-    #: apply a plan that does not reach its goal (the best partial plan)
-    partial: bool = True
     #: keeper: keep this share of the fleet's free capacity in slots
     share: float = 0.0
 
@@ -159,7 +158,7 @@ def _parse_mode(text: str, shapes: Sequence[str]) -> Mode:
         return Mode(kind, _duration(args[0], where),
                     budget=plans.Budget(max_migrations=m),
                     shapes=_keep(args[1], shapes, where), text=text,
-                    partial=False, share=share)
+                    share=share)
     raise ModeError(f"{where}: expected one of {', '.join(MODES)}")
 
 
@@ -220,8 +219,6 @@ class Defrag:
                                    weights=self.weights)
         self.stats.planning_s += time.perf_counter() - began
         self.stats.passes += 1
-        if not out.reached and not self.mode.partial:
-            return 0
         led, changed = self.ledger, self.chooser.changed
         for i, source, target in zip(out.instance.tolist(),
                                      out.source.tolist(),

@@ -134,7 +134,6 @@ def test_modes_read_their_settings():
     mode = dsim.parse_mode('keeper:10m:3:20', ['32:65536'])
     assert (mode.every_s, mode.budget.max_migrations) == (600, 20)
     assert [(t.name, t.count) for t in mode.shapes] == [('32:65536', 3)]
-    assert not mode.partial
     mode = dsim.parse_mode('keeper:1h:32x65536=40,64x131072=2')
     assert [(t.vcpus, t.memory_mb, t.count) for t in mode.shapes] == [
         (32, 65536, 40), (64, 131072, 2)]
