@@ -37,6 +37,9 @@ and imports neither ``nova`` nor ``nova_scale_ext``::
     $W benchmarks/watcher_compare.py --generate --hosts 150 \\
         --write-snapshot big.json            # then run on big.json
 
+``watcher_snapshots.py`` takes such snapshots from a trace at its fullest
+moments and sets our planner beside these strategies.
+
 The snapshot is neutral JSON; capacities are effective (after allocation
 ratios)::
 
