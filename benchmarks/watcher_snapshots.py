@@ -300,6 +300,8 @@ def compare(path, args):
     with open(path) as f:
         snap = json.load(f)
     try:
+        if not isinstance(snap, dict):
+            raise ValueError('expected a JSON object')
         wc.check_snapshot(snap)
     except ValueError as exc:
         raise ValueError(f'{path}: not a snapshot: {exc}') from None
