@@ -32,9 +32,11 @@ stranded_capacity_weight_multiplier = 0.0
 """
 
 #: The consolidation the documentation recommends, as a ``simulate --defrag``
-#: mode (``--defrag recommended``): every hour, keep room for 60 instances of
-#: 32 vCPU / 64 GiB with at most 64 live migrations a pass: what
+#: mode (``--defrag recommended``): every hour, when room for 60 instances of
+#: 32 vCPU / 64 GiB can be restored with at most 64 live migrations, restore
+#: it (a pass that cannot restore it all moves nothing): what
 #: ``nova-scale-ext defrag keep --room FLAVOR:60 --every 1h --max-migrations
-#: 64`` does in a cloud (FLAVOR of that size). Provisional: to be replaced by
-#: the setting the benchmark (issue 13, targets) shows best.
-DEFRAG_MODE = 'keeper:1h:32x65536=60:64'
+#: 64 --whole`` does in a cloud (FLAVOR of that size). Provisional: it was
+#: chosen on the Huawei trace, whose fragmentation comes with bursts of such
+#: instances.
+DEFRAG_MODE = 'keeper:1h:32x65536=60:64:whole'

@@ -420,6 +420,10 @@ def keep_pass(conn: Any, args: argparse.Namespace, stop: threading.Event,
         say(f'room {slots} fit; ' + ('nothing to move' if plan.reached
                                      else f'cannot do better: {plan.why}'))
         return plan.reached
+    if not plan.reached and args.whole:
+        say(f'room {slots} fit; {plan.migrations} move(s) would not restore '
+            f'it all ({plan.why}): nothing moved (--whole)')
+        return False
     say(f'room {slots} fit; moving {plan.migrations} server(s), '
         f'{plan.memory_gib:.1f} GiB' + ('' if plan.reached else
                                         f' (partial: {plan.why})'))
@@ -620,6 +624,10 @@ def add_parser(subparsers):
     keep.add_argument('--every', type=interval, metavar='DURATION',
                       help='run a pass every DURATION (600, 30s, 10m, 2h) '
                            'until Ctrl-C; default: one pass')
+    keep.add_argument('--whole', action='store_true',
+                      help='move only when the moves restore all the room '
+                           'asked (default: also make the moves that open '
+                           'part of it)')
     _add_scope(keep)
     keep.add_argument('--journal', metavar='FILE',
                       help='append a JSON line per move here')

@@ -24,13 +24,13 @@ Modes (:func:`parse_mode`):
 ``recommended``
     :data:`nova_scale_ext.recommended.DEFRAG_MODE`, the setting the
     documentation recommends (one of the above).
-``keeper:EVERY:K[:M]``
+``keeper:EVERY:K[:M][:whole]``
     Every ``EVERY``, make sure ``K`` instances of each protected shape
     (``large_slot_flavors``; or ``VCPUSxMEMORY_MB=K,...`` for shapes of
     one's own) fit, with at most ``M`` migrations a pass (default 8); a
     pass that cannot restore them all makes the moves that open what it
-    can. What ``defrag keep --room FLAVOR:K --every EVERY`` does in a
-    cloud.
+    can (with ``whole``: moves nothing). What ``defrag keep --room
+    FLAVOR:K --every EVERY [--whole]`` does in a cloud.
 
 The ledger becomes a :class:`~.cluster.Cluster` of the VMs alive at that
 moment (arrays only, no snapshot objects); the planner's moves are
@@ -73,6 +73,8 @@ class Mode:
     text: str = ''
     #: keeper: keep this share of the fleet's free capacity in slots
     share: float = 0.0
+    #: keeper: move only when the pass restores all the room (``whole``)
+    whole: bool = False
 
 
 def _duration(text: str, where: str) -> float:
@@ -146,8 +148,12 @@ def _parse_mode(text: str, shapes: Sequence[str]) -> Mode:
         return Mode(kind, _duration(args[0], where),
                     budget=plans.Budget(max_migrations=m), text=text)
     if kind == 'keeper':
+        whole = len(args) > 2 and args[-1] == 'whole'
+        if whole:
+            args = args[:-1]
         if not 2 <= len(args) <= 3:
-            raise ModeError(f'{where}: expected keeper:EVERY:K[:MIGRATIONS]')
+            raise ModeError(f'{where}: expected keeper:EVERY:K[:MIGRATIONS]'
+                            '[:whole]')
         m = _count(args[2], where) if len(args) > 2 else 8
         share = 0.0
         if args[1].endswith('%'):
@@ -158,7 +164,7 @@ def _parse_mode(text: str, shapes: Sequence[str]) -> Mode:
         return Mode(kind, _duration(args[0], where),
                     budget=plans.Budget(max_migrations=m),
                     shapes=_keep(args[1], shapes, where), text=text,
-                    share=share)
+                    share=share, whole=whole)
     raise ModeError(f"{where}: expected one of {', '.join(MODES)}")
 
 
@@ -219,6 +225,8 @@ class Defrag:
                                    weights=self.weights)
         self.stats.planning_s += time.perf_counter() - began
         self.stats.passes += 1
+        if self.mode.whole and not out.reached:
+            return 0
         led, changed = self.ledger, self.chooser.changed
         for i, source, target in zip(out.instance.tolist(),
                                      out.source.tolist(),

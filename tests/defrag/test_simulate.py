@@ -184,3 +184,14 @@ def test_moves_are_reported_to_the_on_change_callback():
                          chooser, on_change=seen.append)
     replay(wl, ledger, chooser, requests, defrag=defrag)
     assert sorted(seen) == [0, 1]           # one move: its source and target
+
+
+def test_a_keeper_short_of_its_room_opens_what_it_can_unless_whole():
+    # two 4c VMs on two 8c hosts: one 8c slot can be opened, not two
+    rows = FRAGMENTED[:2] + [(1, 1, 3, 4)]      # a tick at t=3
+    _, partial, ledger, _ = run('keeper:2s:2', rows)
+    assert partial.stats.migrations == 1
+    assert sorted(ledger.count.tolist()) == [0, 2]
+    _, whole, ledger, _ = run('keeper:2s:2:whole', rows)
+    assert whole.stats.migrations == 0 and whole.stats.passes > 0
+    assert sorted(ledger.count.tolist()) == [1, 1]

@@ -296,6 +296,18 @@ def test_keep_that_cannot_make_the_room_exits_1_saying_why(capsys):
     assert not fake.live_migrate_calls
 
 
+def test_keep_short_of_the_room_moves_what_helps_unless_whole(capsys):
+    fake = fragmented()
+    assert run(fake, 'keep', '--os-cloud', 'fake', '--room', 'big:9',
+               '--whole') == 1
+    out = capsys.readouterr().out
+    assert 'would not restore it all' in out and '--whole' in out
+    assert not fake.live_migrate_calls
+    assert run(fake, 'keep', '--os-cloud', 'fake', '--room', 'big:9') == 1
+    assert '(partial: ' in capsys.readouterr().out
+    assert fake.live_migrate_calls
+
+
 def test_keep_every_survives_an_unreachable_cloud(capsys):
     fake = fragmented()
     fake.unreachable = True
