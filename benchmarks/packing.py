@@ -120,8 +120,9 @@ def main(argv=None):
     parser.add_argument('--trace', metavar='PATH', default=TRACE,
                         help='the Huawei East-1 trace in arrival/lifetime '
                              'form (default: %(default)s)')
-    parser.add_argument('--only', metavar='TEXT',
-                        help='run only the cases whose name contains TEXT')
+    parser.add_argument('--only', metavar='TEXT', action='append',
+                        help='run only the cases whose name contains TEXT '
+                             '(repeatable: any of them)')
     parser.add_argument('--json', metavar='OUT.json',
                         help='write every case as JSON')
     parser.add_argument('--defrag', metavar='MODE', action='append',
@@ -150,7 +151,7 @@ def main(argv=None):
     docs = {}
     for name, load_workload, load_fleet, compact, names in cases(
             args.resamples, args.trace):
-        if args.only and args.only not in name:
+        if args.only and not any(text in name for text in args.only):
             continue
         wl = load_workload()
         fl = load_fleet(wl)

@@ -47,12 +47,16 @@ Hosts needed
     * a rejection of the ``U``-host replay is a rejection of every ``N``-host
       replay that still shares its decisions.
 
-    A weigher whose weights depend on how many candidates are empty (the
-    large-slot weigher with ``large_slot_spare_host_share`` above 0) breaks
-    the first point from the first decision on: with such a policy, as with
-    the reference engine, which makes no such assumption about the plugins,
-    every size is replayed from the start.  Both ways give the same answer
-    (a test checks it); the search stops when the number of hosts exceeds
+    The large-slot weigher with ``large_slot_spare_host_share`` above 0
+    depends on how many candidates are empty: while at least that share of
+    them is, its weights are all 0, otherwise it counts slot losses.  The
+    ``N``-host replay has ``U - N`` fewer candidates, all empty, so the
+    window also compares, at every decision, the regime each size would be
+    in; a size whose regime differs continues on its own from there.  Any
+    other weigher that depends on the empty candidates, and the reference
+    engine, which makes no such assumption about the plugins, replay every
+    size from the start.  Both ways give the same answer (a test checks
+    it); the search stops when the number of hosts exceeds
     the peak number of VMs alive at once (then an empty host is always
     available, and a policy that still rejects will never pass).
 
@@ -155,12 +159,40 @@ class _Window:
     """One shared replay on ``hi`` hosts standing for sizes ``lo..hi-1``."""
 
     def __init__(self, lo: int, hi: int, ledger: model.Ledger,
-                 sensitive: bool) -> None:
+                 sensitive: bool, spare_share: float | None = None) -> None:
+        self.hi = hi
         self.pending = list(range(lo, hi))
         self.failed: set[int] = set()
         self.forks: dict[int, tuple[int, model.Ledger]] = {}
         self.ledger = ledger
         self.sensitive = sensitive
+        self.spare_share = spare_share
+        #: the replay's chooser (its ``pool`` with a spare share)
+        self.chooser: Chooser | None = None
+
+    def fork(self, n: int, pos: int) -> None:
+        self.forks[n] = (pos, self.ledger.head(n))
+        self.pending.remove(n)
+
+    def regime_splits(self) -> list[int]:
+        """The pending sizes whose large-slot weigher would not be in the
+        regime the ``hi``-host replay's was in at this decision: with
+        ``n`` hosts, the ``hi - n`` extra hosts (empty) are not among the
+        candidates."""
+        cand, empty = self.chooser.pool           # type: ignore[union-attr]
+        share = self.spare_share
+
+        def neutral(c: int, e: int) -> bool:
+            # as large_slot_loss decides: empty.mean() < spare_share
+            return c > 0 and not e / c < share
+
+        here = neutral(cand, empty)
+        out = []
+        for n in self.pending:
+            extra = self.hi - n if empty else 0
+            if neutral(cand - extra, empty - extra) != here:
+                out.append(n)
+        return out
 
     def __call__(self, pos: int, vm: int, host: int) -> bool:
         pending = self.pending
@@ -170,6 +202,11 @@ class _Window:
             self.failed.update(pending)
             pending.clear()
             return False
+        if self.spare_share is not None:
+            for n in self.regime_splits():
+                self.fork(n, pos)
+            if not pending:
+                return False
         reach = host
         if self.sensitive and reach < pending[0]:
             reach = max(reach, self.ledger.lowest_empty())
@@ -177,8 +214,7 @@ class _Window:
             return False
         cut = bisect.bisect_right(pending, reach)
         for n in pending[:cut]:
-            self.forks[n] = (pos, self.ledger.head(n))
-        del pending[:cut]
+            self.fork(n, pos)
         return False
 
 
@@ -187,7 +223,9 @@ def search(make_chooser: MakeChooser, workload: Workload,
            share_prefixes: bool = True, sensitive: bool = True,
            progress: Progress | None = None,
            limit: int | None = None,
-           make_defrag: MakeDefrag | None = None) -> SearchResult:
+           make_defrag: MakeDefrag | None = None,
+           spare_share: float | None = None,
+           max_candidates: int | None = None) -> SearchResult:
     """Smallest number of hosts of ``base``'s single class with no
     rejection.
 
@@ -196,7 +234,12 @@ def search(make_chooser: MakeChooser, workload: Workload,
     candidates (see the module docstring); ``limit`` caps the sizes tried
     (default: the peak number of VMs alive at once, plus one);
     ``make_defrag(ledger, chooser)`` gives a consolidation mode for each
-    replay (then no replay shares another's prefix).
+    replay (then no replay shares another's prefix); ``spare_share`` is the
+    large-slot weigher's ``large_slot_spare_host_share`` when its weights
+    depend on how many candidates are empty (the chooser then tells the
+    candidates and empty ones of each decision as its ``pool``), and
+    ``max_candidates`` placement's ``max_placement_results`` (no window
+    wider than that shares a replay when ``spare_share`` is given).
     """
     began = time.perf_counter()
     result = SearchResult(None, bound)
@@ -225,9 +268,10 @@ def search(make_chooser: MakeChooser, workload: Workload,
             observer: _Window | None = None) -> bool:
         if ledger is None:
             ledger = model.Ledger(base.resized(n), n_vms)
+        chooser = make_chooser(ledger)
         if observer is not None:
             observer.ledger = ledger
-        chooser = make_chooser(ledger)
+            observer.chooser = chooser
         defrag = (make_defrag(ledger, chooser) if make_defrag is not None
                   else None)
         out = replay(workload, ledger, chooser, requests,
@@ -249,14 +293,16 @@ def search(make_chooser: MakeChooser, workload: Workload,
 
     while lo <= top:
         hi = min(lo + width, top)
-        if not share_prefixes or hi == lo:
+        capped = (spare_share is not None and max_candidates is not None
+                  and hi > max_candidates)
+        if not share_prefixes or hi == lo or capped:
             for n in range(lo, hi + 1):
                 result.tested[n] = run(n)
                 if result.tested[n]:
                     return done(n)
         else:
             ledger = model.Ledger(base.resized(hi), n_vms)
-            window = _Window(lo, hi, ledger, sensitive)
+            window = _Window(lo, hi, ledger, sensitive, spare_share)
             big_ok = run(hi, ledger, observer=window)
             for n in range(lo, hi):
                 if n in window.failed:

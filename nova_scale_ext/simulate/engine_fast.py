@@ -73,6 +73,7 @@ from nova_scale_ext.core import resources, scores
 from nova_scale_ext.scheduler import adapters
 from nova_scale_ext.scheduler.filters import headroom as headroom_filter
 from nova_scale_ext.scheduler.weights import base as packing_base
+from nova_scale_ext.scheduler.weights import large_slot
 from nova_scale_ext.simulate import engine_nova, model
 from nova_scale_ext.simulate import fleet as fleet_mod
 
@@ -189,11 +190,20 @@ class FastEngine:
                 self.terms.append(_Term(weigher, _SCORE))
             else:
                 raise FastUnsupported(f'weigher {_qualname(weigher)}')
-        #: a weight that depends on how many candidates are empty differs
-        #: between fleet sizes from the first decision on
-        self.shares_prefixes = not any(
-            t.kind == _SCORE and t.weigher.counts_empty_hosts()
-            for t in self.terms)
+        #: the share of empty candidates at which the large-slot weigher
+        #: changes regime (None: no weight depends on how many candidates
+        #: are empty); the hosts-needed search then compares each fleet
+        #: size's regime at every decision (see compact.py)
+        self.spare_share = None
+        self.shares_prefixes = True
+        for t in self.terms:
+            if t.kind != _SCORE or not t.weigher.counts_empty_hosts():
+                continue
+            if type(t.weigher).score is large_slot.ScaleExtLargeSlotWeigher\
+                    .score and self.spare_share is None:
+                self.spare_share = large_slot.configured_spare_share()
+            else:
+                self.shares_prefixes = False
         self.resource_weights = packing_base.configured_resource_weights()
         self.headroom_defaults = [
             adapters.config_value(headroom_filter.CONF_GROUP, name)
@@ -222,6 +232,7 @@ class FastChooser:
         self.ledger = ledger
         fleet = ledger.fleet
         self.placement = model.Placement(ledger, engine.shapes, engine.limit)
+        self.pool = (0, 0)
         states = _class_states(fleet)
         cls_of = fleet.class_of
 
@@ -298,6 +309,9 @@ class FastChooser:
             idx = idx[ok]
             if idx.size == 0:
                 return -1
+        if eng.spare_share is not None:
+            #: candidates and empty ones among them, of this decision
+            self.pool = (idx.size, int((self.ledger.count[idx] == 0).sum()))
         if idx.size == 1:
             return int(idx[0])
         total = np.zeros(idx.size, dtype=np.float64)

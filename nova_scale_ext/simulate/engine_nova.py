@@ -171,6 +171,7 @@ class ReferenceEngine:
     name = 'reference'
     #: the compaction search may not assume anything of the plugins
     shares_prefixes = False
+    spare_share = None
 
     def __init__(self, loaded, workload, shapes, shape_of, with_disk):
         self.policy = loaded.policy

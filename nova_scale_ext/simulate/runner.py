@@ -210,5 +210,6 @@ def _search(eng, mode, workload, requests, fleet, bound, progress, name):
     return compact.search(
         eng.chooser, workload, requests, fleet, bound,
         share_prefixes=eng.shares_prefixes, sensitive=sensitive,
+        spare_share=eng.spare_share, max_candidates=eng.limit,
         progress=search_tick, make_defrag=make_defrag)
 

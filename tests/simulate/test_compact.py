@@ -75,7 +75,21 @@ def _brute_force(loaded, workload, base, bound, top):
     return None
 
 
-@pytest.mark.parametrize('name', policy_mod.BUILTIN)
+def _policy(name):
+    """A built-in policy, or ``spare-S``: the recommended configuration
+    with ``large_slot_spare_host_share = S``."""
+    if not name.startswith('spare-'):
+        return policy_mod.builtin(name)
+    from nova_scale_ext import recommended
+    text = recommended.NOVA_CONF.replace(
+        'large_slot_spare_host_share = 0.5',
+        f'large_slot_spare_host_share = {name[6:]}')
+    assert text != recommended.NOVA_CONF
+    return policy_mod.Policy(name, text)
+
+
+@pytest.mark.parametrize('name', policy_mod.BUILTIN + (
+    'spare-0.2', 'spare-0.8'))
 @pytest.mark.parametrize('size,seed', [('32c/64G', 4), ('16c/32G', 3),
                                        ('24c/64G', 3)])
 def test_search_equals_trying_every_size_with_nova_code(name, size, seed):
@@ -86,11 +100,14 @@ def test_search_equals_trying_every_size_with_nova_code(name, size, seed):
     requests = workload.requests(False)
     shapes, shape_of = model.shapes_of(requests)
     bound = compact.lower_bound(workload, base, requests)
-    with policy_mod.loaded(policy_mod.builtin(name)) as loaded:
+    with policy_mod.loaded(_policy(name)) as loaded:
         fast = engine_fast.FastEngine(loaded, workload, shapes, shape_of,
                                       False)
+        assert fast.shares_prefixes
         found = compact.search(fast.chooser, workload, requests, base, bound,
-                               share_prefixes=fast.shares_prefixes)
+                               share_prefixes=fast.shares_prefixes,
+                               spare_share=fast.spare_share,
+                               max_candidates=fast.limit)
         expected = _brute_force(loaded, workload, base, bound,
                                 workload.peak_alive_vms() + 1)
     assert found.hosts_needed == expected
@@ -124,3 +141,30 @@ def test_huawei_lower_bound(size, bound):
     assert compact.lower_bound(wl, base, wl.requests(False)) == bound
     peak = wl.alive_peak(wl.requests(False))
     assert math.isclose(peak[0], 4273)
+
+
+class _Pool:
+    def __init__(self, cand, empty):
+        self.pool = (cand, empty)
+
+
+@pytest.mark.parametrize('pool,split', [
+    # 10 candidates, 5 empty: neutral at 10 hosts; with n hosts 10 - n
+    # fewer candidates, all empty: below half empty, it counts losses
+    ((10, 5), [5, 6, 7, 8, 9]),
+    # 8 of 10 empty: still at least half empty down to 6 hosts (4 of 6)
+    ((10, 8), []),
+    # 7 of 10 empty: 6 hosts leave 3 of 6 (neutral), 5 hosts 2 of 5
+    ((10, 7), [5]),
+    # no empty candidate: the extra hosts are not candidates either
+    ((10, 0), []),
+])
+def test_a_size_whose_large_slot_regime_differs_goes_its_own_way(pool,
+                                                                  split):
+    ledger = model.Ledger(fleet_mod.identical(10, '16c/32G'), 1)
+    window = compact._Window(5, 10, ledger, True, spare_share=0.5)
+    window.chooser = _Pool(*pool)
+    assert window.regime_splits() == split
+    window(0, 0, 0)
+    assert sorted(window.forks) == split
+    assert window.pending == [n for n in range(5, 10) if n not in split]
