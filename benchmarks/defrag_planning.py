@@ -210,7 +210,8 @@ def simulate(args):
         engine, _ = runner.make_engine(loaded, wl, shapes, shape_of, False)
         for text in args.defrag or ['none']:
             mode = (None if text == 'none' else
-                    dsim.parse_mode(text, large_slot_flavors()))
+                    dsim.parse_mode(text, large_slot_flavors())
+                    .for_workload(wl.start, requests))
             trials = dsim.hosts_needed(engine.chooser, wl, requests, base,
                                        mode, bound, bound + args.max_extra)
             last = trials[-1]

@@ -32,11 +32,11 @@ stranded_capacity_weight_multiplier = 0.0
 """
 
 #: The consolidation the documentation recommends, as a ``simulate --defrag``
-#: mode (``--defrag recommended``): every hour, when room for 60 instances of
-#: 32 vCPU / 64 GiB can be restored with at most 64 live migrations, restore
-#: it (a pass that cannot restore it all moves nothing): what
-#: ``nova-scale-ext defrag keep --room FLAVOR:60 --every 1h --max-migrations
-#: 64 --whole`` does in a cloud (FLAVOR of that size). Provisional: it was
-#: chosen on the Huawei trace, whose fragmentation comes with bursts of such
-#: instances.
-DEFRAG_MODE = 'keeper:1h:32x65536=60:64:whole'
+#: mode (``--defrag recommended``): every two hours, restore room for the
+#: largest burst of each large flavor (``large_slot_flavors``) the workload
+#: has started within two hours, each flavor's room in full or not at all,
+#: with all passes together migrating at most 1% of the VMs started so far:
+#: what ``nova-scale-ext defrag keep --room FLAVOR:K ... --every 2h --whole
+#: --per-boot 1%`` does in a cloud, K being the most servers of FLAVOR
+#: started within two hours in the cloud's own history.
+DEFRAG_MODE = 'keeper:2h:burst:1%:whole'

@@ -84,6 +84,21 @@ def _count(minimum: int):
     return parse
 
 
+def _share(text: str) -> float:
+    """``P%`` (from 0.01% to 100%) as a share."""
+    value = -1.0
+    if text.endswith('%') and text[:-1].strip().isascii():
+        try:
+            value = float(text[:-1]) / 100.0
+        except ValueError:
+            value = -1.0
+    if not (math.isfinite(value) and 0.0 < value <= 1.0):
+        raise argparse.ArgumentTypeError(
+            f'{text!r}: expected a share such as 1%, above 0% and at most '
+            '100%')
+    return value
+
+
 def _gib(text: str) -> float:
     try:
         value = float(text)
@@ -405,13 +420,43 @@ def cmd_apply(args: argparse.Namespace, conn: Any, saved: PlanFile
     return 0
 
 
+@dataclasses.dataclass
+class PerBoot:
+    """``keep --per-boot``: what the passes have seen and spent."""
+
+    share: float
+    seen: set[str] | None = None
+    boots: int = 0
+    moved: int = 0
+
+    def left(self, snap: defrag.Snapshot) -> int:
+        """Migrations this pass may make: the share of the servers seen
+        to start since the first pass, less those already made."""
+        ids = {i.id for i in snap.instances}
+        if self.seen is None:
+            self.seen = ids
+        else:
+            self.boots += len(ids - self.seen)
+            self.seen |= ids
+        return max(int(self.share * self.boots + 1e-9) - self.moved, 0)
+
+
 def keep_pass(conn: Any, args: argparse.Namespace, stop: threading.Event,
-              say) -> bool:
+              say, per_boot: PerBoot | None = None) -> bool:
     """One pass of ``keep``; True when the room is there at its end."""
     view, snap = read_cloud(conn, args.os_cloud, args.aggregate,
                             args.headroom)
     goal = _goal(['room', *args.room], snap)
-    plan = defrag.plan(snap, goal, _budget(args))
+    if args.whole:
+        goal = dataclasses.replace(goal, whole=True)
+    budget = _budget(args)
+    if per_boot is not None:
+        left = per_boot.left(snap)
+        if budget.max_migrations is None or left < budget.max_migrations:
+            budget = dataclasses.replace(budget, max_migrations=left)
+        say(f'per-boot budget: {left} migration(s) left ({per_boot.boots} '
+            f'server(s) started, {per_boot.moved} moved)')
+    plan = defrag.plan(snap, goal, budget)
     for warning in plan.warnings:
         say(f'warning: {warning}')
     slots = ', '.join(f'{t.name} {plan.slots_before.get(t.name, 0)} of '
@@ -420,10 +465,6 @@ def keep_pass(conn: Any, args: argparse.Namespace, stop: threading.Event,
         say(f'room {slots} fit; ' + ('nothing to move' if plan.reached
                                      else f'cannot do better: {plan.why}'))
         return plan.reached
-    if not plan.reached and args.whole:
-        say(f'room {slots} fit; {plan.migrations} move(s) would not restore '
-            f'it all ({plan.why}): nothing moved (--whole)')
-        return False
     say(f'room {slots} fit; moving {plan.migrations} server(s), '
         f'{plan.memory_gib:.1f} GiB' + ('' if plan.reached else
                                         f' (partial: {plan.why})'))
@@ -431,6 +472,8 @@ def keep_pass(conn: Any, args: argparse.Namespace, stop: threading.Event,
     outcome = _run_moves(conn, view, snap, plan.moves, view.names(), args,
                          journal, stop, say)
     done = outcome.count(apply_mod.MIGRATED)
+    if per_boot is not None:
+        per_boot.moved += done
     if not outcome.ok:
         say(f'stopped after {done} of {plan.migrations} move(s): '
             + (outcome.stopped or 'interrupted'))
@@ -447,6 +490,12 @@ def cmd_keep(args: argparse.Namespace, connect) -> int:
     def say(line: str) -> None:
         _say(f'{apply_mod.utc_now()} {line}')
 
+    per_boot = None
+    if args.per_boot is not None:
+        if args.every is None:
+            raise UsageError('--per-boot needs --every: it counts the servers '
+                             'started while keep runs')
+        per_boot = PerBoot(args.per_boot)
     passes = 0
     while True:
         passes += 1
@@ -455,7 +504,7 @@ def cmd_keep(args: argparse.Namespace, connect) -> int:
         try:
             conn = connect(args.os_cloud)
             try:
-                ok = keep_pass(conn, args, stop, say)
+                ok = keep_pass(conn, args, stop, say, per_boot)
             finally:
                 with contextlib.suppress(Exception):
                     conn.close()
@@ -624,9 +673,13 @@ def add_parser(subparsers):
     keep.add_argument('--every', type=interval, metavar='DURATION',
                       help='run a pass every DURATION (600, 30s, 10m, 2h) '
                            'until Ctrl-C; default: one pass')
+    keep.add_argument('--per-boot', type=_share, metavar='P%',
+                      help='all passes together migrate at most P%% of the '
+                           'servers seen to start while keep runs (needs '
+                           '--every; the first pass only counts)')
     keep.add_argument('--whole', action='store_true',
-                      help='move only when the moves restore all the room '
-                           'asked (default: also make the moves that open '
+                      help='restore the room of each FLAVOR in full or not '
+                           'at all (default: also make the moves that open '
                            'part of it)')
     _add_scope(keep)
     keep.add_argument('--journal', metavar='FILE',

@@ -25,7 +25,9 @@
     among the hosts where they destroy no slot of a target that would then
     fall short. A host whose instances cannot all be re-homed is skipped.
     A target that cannot get another slot is given up (the plan then does
-    not reach its goal, and says why) and the others are served.
+    not reach its goal, and says why) and the others are served; with the
+    goal's ``whole``, the moves made for a target given up are undone (a
+    target is restored in full or not at all).
 
 ``free-hosts``
     Hosts holding nothing but movable instances are drained cheapest first
@@ -228,7 +230,7 @@ class _Planner:
 
     # --- room ---------------------------------------------------------------
 
-    def room(self, targets: Sequence[plans.RoomTarget]
+    def room(self, targets: Sequence[plans.RoomTarget], whole: bool = False
              ) -> tuple[bool, str]:
         c, st = self.c, self.state
         shapes = np.array([t.vector for t in targets],
@@ -256,6 +258,8 @@ class _Planner:
         #: targets that cannot get another slot (the first one's reason)
         given_up: list[int] = []
         first_why = ''
+        #: the target being served, and the moves made before it
+        current, mark = -1, 0
         while True:
             slots = st.slots(shapes)
             total = slots.sum(axis=0)
@@ -266,6 +270,8 @@ class _Planner:
                     return False, first_why
                 return True, 'every room target fits'
             s = short[0]
+            if s != current:
+                current, mark = s, len(self.moves)
             shape, asked = shapes[s], shapes[s] > 0
             opened = False
             # the ranking of one pass serves several slots; each host's
@@ -297,6 +303,8 @@ class _Planner:
             if not opened:
                 # the other targets may still get their slots
                 given_up.append(s)
+                if whole:
+                    self.rollback(mark)
                 if not first_why:
                     name = targets[s].name
                     first_why = (
@@ -516,7 +524,7 @@ def plan_cluster(cluster: Cluster, goal: plans.Goal,
     was_empty = start.empty()
     empty_before = int(was_empty.sum())
     if goal.kind == plans.ROOM:
-        reached, why = planner.room(goal.room)
+        reached, why = planner.room(goal.room, goal.whole)
     else:
         reached, why, _ = planner.free_hosts(goal)
     st = planner.state

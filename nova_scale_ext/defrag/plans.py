@@ -142,9 +142,14 @@ class Goal:
     kind: str
     room: tuple[RoomTarget, ...] = ()
     hosts: int | None = None
+    #: room: a target that cannot be restored in full moves nothing
+    whole: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, 'room', tuple(self.room))
+        if not isinstance(self.whole, bool):
+            raise PlanError(f'goal: whole: expected true or false, got '
+                            f'{self.whole!r}')
         if self.kind not in GOALS:
             raise PlanError(f"goal: kind: expected one of {', '.join(GOALS)}"
                             f', got {self.kind!r}')
@@ -163,8 +168,9 @@ class Goal:
         return cls(FREE_HOSTS, (), hosts)
 
     @classmethod
-    def room_for(cls, targets: Iterable[RoomTarget]) -> Goal:
-        return cls(ROOM, tuple(targets))
+    def room_for(cls, targets: Iterable[RoomTarget],
+                 whole: bool = False) -> Goal:
+        return cls(ROOM, tuple(targets), whole=whole)
 
     @classmethod
     def parse(cls, words: Sequence[str], flavors: Iterable[model.Flavor] = (),
@@ -215,7 +221,8 @@ class Goal:
             return FREE_HOSTS + ('' if self.hosts is None
                                  else f' {self.hosts}')
         return ROOM + ' ' + ' '.join(f'{t.name}:{t.count}'
-                                     for t in self.room)
+                                     for t in self.room) + (
+            ' (each in full or not at all)' if self.whole else '')
 
     def to_dict(self) -> dict[str, Any]:
         def target(t: RoomTarget) -> dict[str, Any]:
@@ -224,8 +231,11 @@ class Goal:
                 del out['pcpus']
             return out
 
-        return {'kind': self.kind, 'hosts': self.hosts,
-                'room': [target(t) for t in self.room]}
+        out = {'kind': self.kind, 'hosts': self.hosts,
+               'room': [target(t) for t in self.room]}
+        if self.whole:
+            out['whole'] = True
+        return out
 
     @classmethod
     def from_dict(cls, data: Any) -> Goal:

@@ -29,8 +29,13 @@ Modes (:func:`parse_mode`):
     (``large_slot_flavors``; or ``VCPUSxMEMORY_MB=K,...`` for shapes of
     one's own) fit, with at most ``M`` migrations a pass (default 8); a
     pass that cannot restore them all makes the moves that open what it
-    can (with ``whole``: moves nothing). What ``defrag keep --room
-    FLAVOR:K --every EVERY [--whole]`` does in a cloud.
+    can (with ``whole``: each shape's room is restored in full or not at
+    all). ``K`` may be ``burst``: for each shape, the most instances of it
+    the workload starts within ``EVERY`` (:meth:`Mode.for_workload`). ``M``
+    may be ``P%``: all passes together migrate at most that share of the
+    VMs started so far (each pass may spend what is left). What
+    ``defrag keep --room FLAVOR:K --every EVERY [--whole]`` does in a
+    cloud.
 
 The ledger becomes a :class:`~.cluster.Cluster` of the VMs alive at that
 moment (arrays only, no snapshot objects); the planner's moves are
@@ -41,6 +46,7 @@ change of a host. Nothing here imports Nova.
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -55,6 +61,9 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 MODES = ('on-rejection', 'periodic', 'keeper', 'recommended')
+#: ``keeper:EVERY:burst``: K is the largest burst of the shape in the
+#: workload (see :meth:`Mode.for_workload`)
+BURST = 'burst'
 _UNITS = {'s': 1.0, 'm': 60.0, 'h': 3600.0, 'd': 86400.0}
 
 
@@ -73,8 +82,36 @@ class Mode:
     text: str = ''
     #: keeper: keep this share of the fleet's free capacity in slots
     share: float = 0.0
-    #: keeper: move only when the pass restores all the room (``whole``)
+    #: keeper: restore each shape's room in full or not at all
     whole: bool = False
+    #: keeper: K of each shape is its largest burst (``burst``)
+    burst: bool = False
+    #: keeper: migrations, all passes together, stay within this share of
+    #: the VMs started so far (``P%`` in place of ``M``)
+    per_boot: float = 0.0
+
+    def for_workload(self, starts: npt.ArrayLike,
+                     requests: FloatArray) -> Mode:
+        """This mode for one workload: with ``burst``, each shape's K
+        becomes the most instances of exactly that shape (vCPUs and
+        memory) that the workload starts within ``EVERY`` of each other,
+        what an operator reads from their cloud's history; shapes the
+        workload never asks for are dropped."""
+        if not self.burst:
+            return self
+        starts = np.asarray(starts, dtype=np.float64)
+        out = []
+        for target in self.shapes:
+            same = ((requests[:, 0] == target.vcpus)
+                    & (requests[:, 1] == target.memory_mb))
+            times = np.sort(starts[same])
+            if not times.size:
+                continue
+            within = np.searchsorted(times, times + self.every_s,
+                                     side='left') - np.arange(times.size)
+            out.append(dataclasses.replace(target,
+                                           count=int(within.max())))
+        return dataclasses.replace(self, shapes=tuple(out))
 
 
 def _duration(text: str, where: str) -> float:
@@ -94,7 +131,7 @@ def _count(text: str, where: str) -> int:
 def _keep(text: str, shapes: Sequence[str],
           where: str) -> tuple[plans.RoomTarget, ...]:
     """``K`` (each of ``shapes``) or ``VCPUSxMEMORY_MB=K,...``."""
-    if text.endswith('%'):
+    if text.endswith('%') or text == BURST:
         text = '0'
     if '=' not in text:
         if not shapes:
@@ -153,8 +190,16 @@ def _parse_mode(text: str, shapes: Sequence[str]) -> Mode:
             args = args[:-1]
         if not 2 <= len(args) <= 3:
             raise ModeError(f'{where}: expected keeper:EVERY:K[:MIGRATIONS]'
-                            '[:whole]')
-        m = _count(args[2], where) if len(args) > 2 else 8
+                            '[:whole] (K: a number, P% or burst)')
+        m, per_boot = 8, 0.0
+        if len(args) > 2 and args[2].endswith('%'):
+            per_boot = _count(args[2][:-1], where) / 100.0
+            if not 0 < per_boot <= 1:
+                raise ModeError(f'{where}: expected a share of the VMs '
+                                f'started from 1% to 100%, got {args[2]!r}')
+            m = None
+        elif len(args) > 2:
+            m = _count(args[2], where)
         share = 0.0
         if args[1].endswith('%'):
             share = _count(args[1][:-1], where) / 100.0
@@ -164,7 +209,8 @@ def _parse_mode(text: str, shapes: Sequence[str]) -> Mode:
         return Mode(kind, _duration(args[0], where),
                     budget=plans.Budget(max_migrations=m),
                     shapes=_keep(args[1], shapes, where), text=text,
-                    share=share, whole=whole)
+                    share=share, whole=whole, burst=args[1] == BURST,
+                    per_boot=per_boot)
     raise ModeError(f"{where}: expected one of {', '.join(MODES)}")
 
 
@@ -198,8 +244,15 @@ class Defrag:
 
     def __init__(self, mode: Mode, ledger, requests: FloatArray, chooser,
                  weights: FloatArray | None = None,
-                 on_change: Callable[[int], None] | None = None) -> None:
+                 on_change: Callable[[int], None] | None = None,
+                 starts: npt.ArrayLike | None = None) -> None:
         self.mode = mode
+        #: when each VM starts, in order (a per-boot budget counts them)
+        self.starts = (np.sort(np.asarray(starts, dtype=np.float64))
+                       if starts is not None else None)
+        if mode.per_boot and self.starts is None:
+            raise ValueError('a per-boot migration budget needs the VMs\' '
+                             'start times')
         self.on_change = on_change
         self.ledger = ledger
         self.requests = requests
@@ -217,16 +270,28 @@ class Defrag:
                        self.requests[alive],
                        headroom=self.headroom), alive
 
-    def run(self, goal: plans.Goal) -> int:
+    def budget(self, now: float) -> plans.Budget | None:
+        """This pass's budget (None: nothing left to spend)."""
+        share = self.mode.per_boot
+        if not share:
+            return self.mode.budget
+        started = int(np.searchsorted(self.starts, now, side='right'))
+        left = int(share * started + 1e-9) - self.stats.migrations
+        if left <= 0:
+            return None
+        return dataclasses.replace(self.mode.budget, max_migrations=left)
+
+    def run(self, goal: plans.Goal, now: float = math.inf) -> int:
         """Plan towards ``goal`` and apply the moves; their number."""
+        budget = self.budget(now)
+        if budget is None:
+            return 0
         began = time.perf_counter()
         cluster, alive = self.cluster()
-        out = planner.plan_cluster(cluster, goal, self.mode.budget,
+        out = planner.plan_cluster(cluster, goal, budget,
                                    weights=self.weights)
         self.stats.planning_s += time.perf_counter() - began
         self.stats.passes += 1
-        if self.mode.whole and not out.reached:
-            return 0
         led, changed = self.ledger, self.chooser.changed
         for i, source, target in zip(out.instance.tolist(),
                                      out.source.tolist(),
@@ -251,8 +316,9 @@ class Defrag:
         self.next_s = now + self.mode.every_s
         if self.mode.kind == 'periodic':
             self.run(plans.Goal.free_hosts())
-        elif self.mode.kind == 'keeper':
-            self.run(plans.Goal.room_for(self.keep_targets()))
+        elif self.mode.kind == 'keeper' and self.mode.shapes:
+            self.run(plans.Goal.room_for(self.keep_targets(),
+                                         whole=self.mode.whole), now)
 
     def keep_targets(self) -> tuple[plans.RoomTarget, ...]:
         """The keeper's targets; with a ``share``, that share of what the
@@ -310,7 +376,8 @@ def hosts_needed(make_chooser, workload, requests: FloatArray, base,
         began = time.perf_counter()
         ledger = model.Ledger(base.resized(n), len(workload))
         chooser = make_chooser(ledger)
-        defrag = (Defrag(mode, ledger, requests, chooser)
+        defrag = (Defrag(mode, ledger, requests, chooser,
+                         starts=workload.start)
                   if mode is not None else None)
         rejections = replay(workload, ledger, chooser, requests,
                             stop_at_first_rejection=True,

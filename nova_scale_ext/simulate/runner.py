@@ -119,9 +119,12 @@ RECOMMENDED_SHAPES = _recommended_shapes()
 
 
 def _defrag_fields(mode, stats, n_vms):
-    return {'mode': mode.text, 'migrations': stats.migrations,
-            'migrated_share': stats.migrations / n_vms if n_vms else 0.0,
-            'moved_gib': stats.moved_gib}
+    out = {'mode': mode.text, 'migrations': stats.migrations,
+           'migrated_share': stats.migrations / n_vms if n_vms else 0.0,
+           'moved_gib': stats.moved_gib}
+    if mode.kind == 'keeper' and not mode.share:
+        out['room'] = {t.name: t.count for t in mode.shapes}
+    return out
 
 
 def run(workload, fleet, policies, *, compact_search=False, engine='auto',
@@ -157,6 +160,7 @@ def run(workload, fleet, policies, *, compact_search=False, engine='auto',
             modes = [None]
             if defrag_policies is None or pol.name in defrag_policies:
                 modes += [dsim.parse_mode(text, protected_shapes())
+                          .for_workload(workload.start, requests)
                           for text in defrag_modes]
             for mode in modes:
                 name = pol.name if mode is None else f'{pol.name}+{mode.text}'
@@ -171,7 +175,8 @@ def run(workload, fleet, policies, *, compact_search=False, engine='auto',
                 defrag = None
                 if mode is not None:
                     defrag = dsim.Defrag(mode, ledger, requests, chooser,
-                                         on_change=recorder.host_changed)
+                                         on_change=recorder.host_changed,
+                                         starts=workload.start)
                 out = replay(workload, ledger, chooser, requests,
                              recorder=recorder, progress=tick, defrag=defrag)
                 result = PolicyResult(name, eng.name, note, out.rejections,
@@ -205,7 +210,8 @@ def _search(eng, mode, workload, requests, fleet, bound, progress, name):
     make_defrag = None
     if mode is not None:
         def make_defrag(ledger, chooser):
-            return dsim.Defrag(mode, ledger, requests, chooser)
+            return dsim.Defrag(mode, ledger, requests, chooser,
+                               starts=workload.start)
 
     return compact.search(
         eng.chooser, workload, requests, fleet, bound,

@@ -136,6 +136,26 @@ def test_a_target_out_of_reach_does_not_keep_the_others_from_their_room():
     assert plan.slots_after == {'huge': 0, 'mid': 2}
 
 
+def test_whole_restores_each_target_in_full_or_not_at_all():
+    # 'mid' (8 GiB) can get a second slot (a1 into b's 4 GiB), not a
+    # third; 'small' (5 GiB) has its three slots either way
+    snap = snapshot(
+        [host('a'), host('b'), host('c', gib=32)],
+        [vm('a1', 'a', gib=4), vm('a2', 'a', gib=6, pinned=True),
+         vm('b1', 'b', gib=12, pinned=True),
+         vm('c1', 'c', gib=20, pinned=True)])
+    targets = [defrag.RoomTarget('mid', 1, 8 * 1024, 0, 3),
+               defrag.RoomTarget('small', 1, 5 * 1024, 0, 3)]
+    partial = plan_checked(snap, defrag.Goal.room_for(targets))
+    assert moves(partial) == [('a1', 'a', 'b')]
+    assert partial.slots_after == {'mid': 2, 'small': 4}
+    whole = plan_checked(snap, defrag.Goal.room_for(targets, whole=True))
+    assert not whole.reached and whole.why.startswith('mid: 2 of 3 fit')
+    assert not whole.moves
+    assert whole.slots_after == {'mid': 1, 'small': 3}
+    assert defrag.Plan.loads(whole.dumps()).goal.whole
+
+
 def test_room_goal_from_large_slot_flavors():
     goal = defrag.Goal.parse(['room'], (), ['32:65536', '64:131072'], 2)
     assert [(t.name, t.vcpus, t.memory_mb, t.count) for t in goal.room] == [

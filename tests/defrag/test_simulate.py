@@ -114,7 +114,7 @@ def test_migrations_respect_the_budget_of_a_pass():
     ('periodic', r'expected periodic:EVERY\[:MIGRATIONS\]'),
     ('periodic:soon', 'expected a duration such as 10m'),
     ('periodic:0h', 'expected a duration'),
-    ('keeper:10m', r'expected keeper:EVERY:K\[:MIGRATIONS\]'),
+    ('keeper:10m', r'expected keeper:EVERY:K\[:MIGRATIONS\]\[:whole\]'),
     ('keeper:10m:many', 'expected a whole number'),
     ('on-rejection:1:2', 'expected on-rejection'),
     ('keeper:1h:32x=4', 'expected VCPUSxMEMORY_MB=K'),
@@ -171,10 +171,13 @@ def test_a_keeper_share_follows_the_free_capacity():
 
 def test_recommended_is_the_documented_keeper():
     from nova_scale_ext import recommended
-    mode = dsim.parse_mode('recommended')
+    shapes = ['32:65536', '64:131072']
+    mode = dsim.parse_mode('recommended', shapes)
     assert mode == dataclasses.replace(
-        dsim.parse_mode(recommended.DEFRAG_MODE), text='recommended')
-    assert mode.kind == 'keeper'      # what `defrag keep` runs in a cloud
+        dsim.parse_mode(recommended.DEFRAG_MODE, shapes), text='recommended')
+    # what `defrag keep --every 2h --whole --per-boot 1%` runs in a cloud
+    assert (mode.kind, mode.every_s, mode.whole, mode.per_boot) == (
+        'keeper', 7200, True, 0.01)
 
 
 def test_moves_are_reported_to_the_on_change_callback():
@@ -195,3 +198,19 @@ def test_a_keeper_short_of_its_room_opens_what_it_can_unless_whole():
     _, whole, ledger, _ = run('keeper:2s:2:whole', rows)
     assert whole.stats.migrations == 0 and whole.stats.passes > 0
     assert sorted(ledger.count.tolist()) == [1, 1]
+
+
+def test_a_burst_keeper_keeps_room_for_the_largest_burst_of_each_shape():
+    mode = dsim.parse_mode('keeper:1h:burst:16', ['8:8192', '4:4096',
+                                                  '2:2048'])
+    assert mode.burst
+    # 8:8192 at 0, 10 min, 50 min (three within the hour), then 3 h;
+    # 4:4096 twice, hours apart; 2:2048 never (dropped)
+    starts = np.array([0, 600, 3000, 10800, 0, 7200, 0], dtype=float)
+    requests = np.array([[8, 8192, 0]] * 4 + [[4, 4096, 0]] * 2
+                        + [[4, 8192, 0]], dtype=float)
+    resolved = mode.for_workload(starts, requests)
+    assert [(t.name, t.count) for t in resolved.shapes] == [
+        ('8:8192', 3), ('4:4096', 1)]
+    assert dsim.parse_mode('keeper:1h:2', ['8:8192']).for_workload(
+        starts, requests).shapes[0].count == 2

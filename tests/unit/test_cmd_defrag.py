@@ -300,8 +300,7 @@ def test_keep_short_of_the_room_moves_what_helps_unless_whole(capsys):
     fake = fragmented()
     assert run(fake, 'keep', '--os-cloud', 'fake', '--room', 'big:9',
                '--whole') == 1
-    out = capsys.readouterr().out
-    assert 'would not restore it all' in out and '--whole' in out
+    assert 'cannot do better: big:' in capsys.readouterr().out
     assert not fake.live_migrate_calls
     assert run(fake, 'keep', '--os-cloud', 'fake', '--room', 'big:9') == 1
     assert '(partial: ' in capsys.readouterr().out
@@ -332,6 +331,41 @@ def test_keep_every_survives_an_unreachable_cloud(capsys):
     assert any('moved 1 server(s)' in line for line in out)
 
 
+def test_keep_per_boot_spends_a_share_of_the_servers_started(capsys):
+    fake = fragmented()
+    calls = []
+
+    def connect(name):
+        calls.append(name)
+        if len(calls) == 2:     # two servers start between the passes
+            fake.boot('new0', 'b', 'small')
+            fake.boot('new1', 'b', 'small')
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return connector(fake)(name)
+
+    args = main.build_parser().parse_args(
+        ['defrag', 'keep', '--os-cloud', 'fake', '--room', 'big:1',
+         '--every', '0.01s', '--poll', '0.001s', '--per-boot', '50%'])
+    with pytest.raises(KeyboardInterrupt):
+        cmd.run(args, connect=connect)
+    out = capsys.readouterr().out
+    assert 'per-boot budget: 0 migration(s) left (0 server(s) started, ' \
+        '0 moved)' in out
+    assert 'per-boot budget: 1 migration(s) left (2 server(s) started, ' \
+        '0 moved)' in out
+    assert 'moved 1 server(s)' in out
+    assert len(fake.live_migrate_calls) == 1
+
+
+def test_keep_per_boot_needs_every(capsys):
+    fake = fragmented()
+    assert run(fake, 'keep', '--os-cloud', 'fake', '--room', 'big:1',
+               '--per-boot', '1%') == 2
+    assert '--per-boot needs --every' in capsys.readouterr().err
+    assert not fake.live_migrate_calls
+
+
 # --- errors -----------------------------------------------------------------
 
 
@@ -342,6 +376,10 @@ def test_keep_every_survives_an_unreachable_cloud(capsys):
     ['keep', '--room', 'big'],
     ['keep', '--room', 'big:0'],
     ['keep', '--room', 'big:1', '--every', '10x'],
+    ['keep', '--room', 'big:1', '--per-boot', '0%'],
+    ['keep', '--room', 'big:1', '--per-boot', '1'],
+    ['keep', '--room', 'big:1', '--per-boot', 'nan%'],
+    ['keep', '--room', 'big:1', '--per-boot', '\u00b2%'],
     ['apply', 'plan.json', '--concurrency', '0'],
     ['apply'],
 ])
