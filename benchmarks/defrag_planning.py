@@ -41,6 +41,7 @@ import statistics
 import sys
 import time
 
+import argtypes
 import numpy as np
 
 from nova_scale_ext import defrag
@@ -226,17 +227,18 @@ def simulate(args):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--hosts', type=int, default=1000)
-    parser.add_argument('--instances', type=int, default=30000)
-    parser.add_argument('--runs', type=int, default=5)
-    parser.add_argument('--seed', type=int, default=1)
+    parser.add_argument('--hosts', type=argtypes.count(2), default=1000)
+    parser.add_argument('--instances', type=argtypes.count(1),
+                        default=30000)
+    parser.add_argument('--runs', type=argtypes.count(1), default=5)
+    parser.add_argument('--seed', type=argtypes.count(0), default=1)
     parser.add_argument('--trace', metavar='PATH',
                         help='measure hosts needed on this trace instead')
     parser.add_argument('--host-size', default='80c/180G')
     parser.add_argument('--defrag', action='append', metavar='MODE',
                         help='none, on-rejection[:M], periodic:EVERY[:M], '
                         'keeper:EVERY:K[:M] (repeatable)')
-    parser.add_argument('--max-extra', type=int, default=8,
+    parser.add_argument('--max-extra', type=argtypes.count(0), default=8,
                         help='sizes tried above the lower bound')
     args = parser.parse_args(argv)
     if args.trace:

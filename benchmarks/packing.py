@@ -53,6 +53,8 @@ import sys
 import time
 import warnings
 
+import argtypes
+
 warnings.filterwarnings('ignore')
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -114,7 +116,7 @@ def cases(resamples, trace=TRACE):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--resamples', type=int, default=5,
+    parser.add_argument('--resamples', type=argtypes.count(0), default=5,
                         help='day-bootstrapped resamples of the trace '
                              '(default: %(default)s)')
     parser.add_argument('--trace', metavar='PATH', default=TRACE,

@@ -30,6 +30,8 @@ import tempfile
 import time
 import warnings
 
+import argtypes
+
 warnings.filterwarnings('ignore')
 
 
@@ -99,9 +101,10 @@ def build_requests(count, seed):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--hosts', type=int, default=1000)
-    parser.add_argument('--requests', type=int, default=200)
-    parser.add_argument('--seed', type=int, default=1)
+    parser.add_argument('--hosts', type=argtypes.count(1), default=1000)
+    parser.add_argument('--requests', type=argtypes.count(1),
+                        default=200)
+    parser.add_argument('--seed', type=argtypes.count(0), default=1)
     args = parser.parse_args(argv)
     if args.hosts < 1 or args.requests < 1:
         parser.error('--hosts and --requests must be at least 1')

@@ -89,6 +89,8 @@ import sys
 import time
 import warnings
 
+import argtypes
+
 warnings.filterwarnings('ignore')
 
 #: Relative slack of the capacity checks (float sums of the snapshot).
@@ -165,6 +167,18 @@ def generate_snapshot(hosts=20, host_vcpus=80, host_memory_gib=180,
 
 def check_snapshot(snap):
     """Raise ValueError on a malformed snapshot."""
+    if not isinstance(snap, dict) or not all(
+            isinstance(snap.get(k, []), list) for k in ('hosts', 'instances')):
+        raise ValueError('expected an object with lists "hosts" and '
+                         '"instances"')
+    try:
+        _check_snapshot(snap)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ValueError('a host or instance lacks a field or has one of '
+                         'the wrong type: %s' % exc) from None
+
+
+def _check_snapshot(snap):
     names = set()
     for h in snap.get('hosts', ()):
         if h['name'] in names:
@@ -548,19 +562,23 @@ def main(argv=None):
     p.add_argument('--generate', action='store_true',
                    help='generate a snapshot with the options below')
     g = p.add_argument_group('generator')
-    g.add_argument('--hosts', type=int, default=20)
-    g.add_argument('--host-vcpus', type=float, default=80)
-    g.add_argument('--host-memory-gib', type=float, default=180)
-    g.add_argument('--host-disk-gb', type=float, default=3000)
-    g.add_argument('--fill-min', type=float, default=0.3)
-    g.add_argument('--fill-max', type=float, default=0.6)
-    g.add_argument('--max-flavor-vcpus', type=int, default=32)
-    g.add_argument('--seed', type=int, default=1)
+    g.add_argument('--hosts', type=argtypes.count(2), default=20)
+    g.add_argument('--host-vcpus', type=argtypes.number(0, above=True),
+                   default=80)
+    g.add_argument('--host-memory-gib',
+                   type=argtypes.number(0, above=True), default=180)
+    g.add_argument('--host-disk-gb', type=argtypes.number(0, above=True),
+                   default=3000)
+    g.add_argument('--fill-min', type=argtypes.number(0, 1), default=0.3)
+    g.add_argument('--fill-max', type=argtypes.number(0, 1), default=0.6)
+    g.add_argument('--max-flavor-vcpus', type=argtypes.count(1),
+                   default=32)
+    g.add_argument('--seed', type=argtypes.count(0), default=1)
     p.add_argument('--write-snapshot', metavar='PATH',
                    help='write the generated snapshot there')
     p.add_argument('--no-run', action='store_true',
                    help='only generate/write the snapshot')
-    p.add_argument('--runs', type=int, default=3,
+    p.add_argument('--runs', type=argtypes.count(1), default=3,
                    help='timed runs per strategy (median reported)')
     p.add_argument('--only', action='append', metavar='LABEL',
                    help='run only strategies whose label contains LABEL')
@@ -571,6 +589,8 @@ def main(argv=None):
                    help="show Watcher's INFO log")
     args = p.parse_args(argv)
 
+    if args.fill_min > args.fill_max:
+        p.error('--fill-min must not be above --fill-max')
     if args.selftest:
         snap = generate_snapshot()
         source = 'selftest (20 x 80 vCPU/180 GiB, 30-60 %, seed 1)'
@@ -581,12 +601,18 @@ def main(argv=None):
             args.max_flavor_vcpus, args.seed)
         source = 'generated (%d hosts, seed %d)' % (args.hosts, args.seed)
     elif args.snapshot:
-        with open(args.snapshot) as f:
-            snap = json.load(f)
+        try:
+            with open(args.snapshot) as f:
+                snap = json.load(f)
+        except (OSError, ValueError) as exc:
+            p.error('%s: cannot read: %s' % (args.snapshot, exc))
         source = args.snapshot
     else:
         p.error('give a snapshot, --selftest or --generate')
-    check_snapshot(snap)
+    try:
+        check_snapshot(snap)
+    except ValueError as exc:
+        p.error('%s: not a snapshot: %s' % (source, exc))
     if args.write_snapshot:
         with open(args.write_snapshot, 'w') as f:
             json.dump(snap, f)

@@ -54,6 +54,7 @@ import sys
 import time
 import warnings
 
+import argtypes
 import numpy as np
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -300,8 +301,6 @@ def compare(path, args):
     with open(path) as f:
         snap = json.load(f)
     try:
-        if not isinstance(snap, dict):
-            raise ValueError('expected a JSON object')
         wc.check_snapshot(snap)
     except ValueError as exc:
         raise ValueError(f'{path}: not a snapshot: {exc}') from None
@@ -351,15 +350,17 @@ def main(argv=None):
     p.add_argument('--host-size', action='append', metavar='SIZE',
                    help='host size, e.g. 80c/180G (the default) or '
                    '96c/384G; repeatable')
-    p.add_argument('--hosts', type=int,
+    p.add_argument('--hosts', type=argtypes.count(2),
                    help='fleet size (default: the hosts-needed search)')
     p.add_argument('--policy', default='scale-ext')
-    p.add_argument('--moments', type=int, default=3)
+    p.add_argument('--moments', type=argtypes.count(1), default=3)
     p.add_argument('--by', choices=('vcpus', 'memory'), default='vcpus',
                    help='allocated resource that ranks the moments')
-    p.add_argument('--gap-days', type=float, default=1.0,
+    p.add_argument('--gap-days', type=argtypes.number(0.0, 3650.0),
+                   default=1.0,
                    help='least time between two moments (days)')
-    p.add_argument('--host-disk-gb', type=float, default=1000.0,
+    p.add_argument('--host-disk-gb', type=argtypes.number(0.0, above=True),
+                   default=1000.0,
                    help='nominal host disk when the fleet has none')
     p.add_argument('--out-dir', default='/tmp/nova-scale-ext-snapshots',
                    help='where snapshots and results go (not the source '
@@ -368,9 +369,10 @@ def main(argv=None):
     p.add_argument('--no-watcher', action='store_true',
                    help='run only our planner')
     p.add_argument('--watcher-python', default=WATCHER_PYTHON)
-    p.add_argument('--budget', type=int, action='append', metavar='M',
+    p.add_argument('--budget', type=argtypes.count(0), action='append',
+                   metavar='M',
                    help='also plan ours with at most M migrations')
-    p.add_argument('--runs', type=int, default=5,
+    p.add_argument('--runs', type=argtypes.count(1), default=5,
                    help='timed runs per plan (median reported)')
     p.add_argument('--json', metavar='PATH', help='write all results there')
     args = p.parse_args(argv)
@@ -379,8 +381,12 @@ def main(argv=None):
     sizes = args.host_size or ['80c/180G']
     if args.hosts is not None and len(sizes) > 1:
         p.error('--hosts needs a single --host-size')
-    paths = ([path for size in sizes for path in take_snapshots(args, size)]
-             if args.trace else args.snapshot)
+    try:
+        paths = ([path for size in sizes
+                  for path in take_snapshots(args, size)]
+                 if args.trace else args.snapshot)
+    except (OSError, ValueError) as exc:    # WorkloadError is a ValueError
+        p.error(str(exc))
     if args.snapshots_only:
         return 0
     os.makedirs(args.out_dir, exist_ok=True)
