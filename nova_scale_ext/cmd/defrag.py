@@ -85,18 +85,10 @@ def _count(minimum: int):
 
 
 def _share(text: str) -> float:
-    """``P%`` (from 0.01% to 100%) as a share."""
-    value = -1.0
-    if text.endswith('%') and text[:-1].strip().isascii():
-        try:
-            value = float(text[:-1]) / 100.0
-        except ValueError:
-            value = -1.0
-    if not (math.isfinite(value) and 0.0 < value <= 1.0):
-        raise argparse.ArgumentTypeError(
-            f'{text!r}: expected a share such as 1%, above 0% and at most '
-            '100%')
-    return value
+    try:
+        return defrag.parse_share(text, '')
+    except defrag.PlanError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _gib(text: str) -> float:
@@ -438,7 +430,7 @@ class PerBoot:
         else:
             self.boots += len(ids - self.seen)
             self.seen |= ids
-        return max(int(self.share * self.boots + 1e-9) - self.moved, 0)
+        return defrag.per_boot_left(self.share, self.boots, self.moved)
 
 
 def keep_pass(conn: Any, args: argparse.Namespace, stop: threading.Event,

@@ -35,11 +35,14 @@ from nova_scale_ext.defrag.plans import (
     Plan,
     PlanError,
     RoomTarget,
+    parse_share,
+    per_boot_left,
 )
 from nova_scale_ext.defrag.verify import Verdict, verify
 
 __all__ = [
     'Aggregate', 'Budget', 'Flavor', 'Goal', 'Host', 'Instance', 'Move',
     'MovePolicy', 'Plan', 'PlanError', 'RoomTarget', 'ServerGroup',
-    'Snapshot', 'SnapshotError', 'Verdict', 'plan', 'verify',
+    'Snapshot', 'SnapshotError', 'Verdict', 'parse_share', 'per_boot_left',
+    'plan', 'verify',
 ]

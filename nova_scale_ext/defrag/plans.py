@@ -64,6 +64,31 @@ def _str(where: str, value: Any) -> str:
     return value
 
 
+def parse_share(text: str, what: str, minimum: float = 0.0001) -> float:
+    """``P%`` (from ``minimum`` to 100%; ``1%``, ``0.5%``) as a share.
+
+    :raises PlanError: naming ``what`` (when given) and the text.
+    """
+    value = math.nan
+    body = text.strip()
+    if body.endswith('%') and body[:-1].strip().isascii():
+        try:
+            value = float(body[:-1]) / 100.0
+        except ValueError:
+            pass
+    if not (math.isfinite(value) and minimum - 1e-12 <= value <= 1.0):
+        raise PlanError((f'{what}: ' if what else '') +
+                        f'expected a share from {minimum * 100:g}% to 100%, '
+                        f'got {text!r}')
+    return value
+
+
+def per_boot_left(share: float, started: int, moved: int) -> int:
+    """Migrations still allowed when all of them together may be ``share``
+    of the ``started`` instances and ``moved`` were made."""
+    return max(int(share * started + 1e-9) - moved, 0)
+
+
 def _mapping(where: str, data: Any, cls: type,
              extra: Iterable[str] = ()) -> dict[str, Any]:
     if not isinstance(data, Mapping):

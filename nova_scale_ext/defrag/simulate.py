@@ -193,19 +193,13 @@ def _parse_mode(text: str, shapes: Sequence[str]) -> Mode:
                             '[:whole] (K: a number, P% or burst)')
         m, per_boot = 8, 0.0
         if len(args) > 2 and args[2].endswith('%'):
-            per_boot = _count(args[2][:-1], where) / 100.0
-            if not 0 < per_boot <= 1:
-                raise ModeError(f'{where}: expected a share of the VMs '
-                                f'started from 1% to 100%, got {args[2]!r}')
+            per_boot = plans.parse_share(args[2], 'migrations')
             m = None
         elif len(args) > 2:
             m = _count(args[2], where)
         share = 0.0
         if args[1].endswith('%'):
-            share = _count(args[1][:-1], where) / 100.0
-            if not 0 < share <= 1:
-                raise ModeError(f'{where}: expected a share from 1% to '
-                                f'100%, got {args[1]!r}')
+            share = plans.parse_share(args[1], 'room', 0.01)
         return Mode(kind, _duration(args[0], where),
                     budget=plans.Budget(max_migrations=m),
                     shapes=_keep(args[1], shapes, where), text=text,
@@ -276,8 +270,8 @@ class Defrag:
         if not share:
             return self.mode.budget
         started = int(np.searchsorted(self.starts, now, side='right'))
-        left = int(share * started + 1e-9) - self.stats.migrations
-        if left <= 0:
+        left = plans.per_boot_left(share, started, self.stats.migrations)
+        if not left:
             return None
         return dataclasses.replace(self.mode.budget, max_migrations=left)
 

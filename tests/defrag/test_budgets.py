@@ -11,7 +11,10 @@
 #    under the License.
 """``free-hosts``, budgets, partial plans and the order of steps."""
 
+import re
+
 import numpy as np
+import pytest
 
 from nova_scale_ext import defrag
 from nova_scale_ext.defrag import cluster as cluster_mod
@@ -184,3 +187,24 @@ def test_otherwise_the_least_memory_drains_first():
     assert plan.hosts_freed == ('small',)
     plan = plan_checked(_few_large_and_many_small(), defrag.Goal.free_hosts(1))
     assert plan.hosts_freed == ('small',) and plan.migrations == 2
+
+
+@pytest.mark.parametrize('text,share', [('1%', 0.01), (' 0.5% ', 0.005),
+                                        ('100%', 1.0)])
+def test_a_share_reads_percent(text, share):
+    assert defrag.parse_share(text, 'x') == pytest.approx(share)
+
+
+@pytest.mark.parametrize('text', ['0%', '101%', 'nan%', 'inf%', '1', '',
+                                  '\u00b2%', '1e400%', '-1%'])
+def test_a_bad_share_names_what_and_the_text(text):
+    with pytest.raises(defrag.PlanError, match=f"^x: expected a share .*"
+                       f"got {re.escape(repr(text))}$"):
+        defrag.parse_share(text, 'x')
+
+
+def test_the_per_boot_budget_is_a_share_of_the_starts_less_the_moves():
+    assert defrag.per_boot_left(0.01, 250, 0) == 2
+    assert defrag.per_boot_left(0.01, 250, 2) == 0
+    assert defrag.per_boot_left(0.01, 250, 5) == 0      # never negative
+    assert defrag.per_boot_left(0.07, 100, 0) == 7      # 7.000000000000001
