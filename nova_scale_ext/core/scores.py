@@ -48,8 +48,7 @@ def _quiet(func: _F) -> _F:
 
 def _weights(capacity: FloatArray, weights: FloatArray) -> FloatArray:
     """Per-host weights: the configured weight where the host offers it."""
-    return np.where(capacity > 0, np.broadcast_to(weights, capacity.shape),
-                    0.0)
+    return np.where(capacity > 0, weights, 0.0)
 
 
 def _weighted_mean(w: FloatArray, values: FloatArray) -> FloatArray:
@@ -70,6 +69,12 @@ def fill_after(capacity: FloatArray, used: FloatArray,
     not offer count as 0.0.
     """
     cap, use = sanitize(capacity, used)
+    return _fill_after(cap, use, request)
+
+
+def _fill_after(cap: FloatArray, use: FloatArray,
+                request: FloatArray) -> FloatArray:
+    """:func:`fill_after` of sanitized arrays."""
     safe = np.where(cap > 0, cap, 1.0)
     fill = np.where(cap > 0, (use + request) / safe, 0.0)
     return np.clip(fill, 0.0, 1.0)
@@ -99,10 +104,9 @@ def best_fit(capacity: FloatArray, used: FloatArray, request: FloatArray,
     and the same load would keep more hosts in use.  On identical hosts
     this changes no ranking.
     """
-    cap, _ = sanitize(capacity, used)
-    fill = fill_after(capacity, used, request)
+    cap, use = sanitize(capacity, used)
     w = _weights(cap, weights)
-    score = _weighted_mean(w, fill)
+    score = _weighted_mean(w, _fill_after(cap, use, request))
     if empty is None:
         return score
     empty = np.broadcast_to(np.asarray(empty, dtype=bool).reshape(-1),
@@ -110,7 +114,7 @@ def best_fit(capacity: FloatArray, used: FloatArray, request: FloatArray,
     if not empty.any():
         return score
     return np.where(empty & (w.sum(axis=1) > 0),
-                    relative_size(capacity, weights) - 1.0, score)
+                    _relative_size(cap, weights) - 1.0, score)
 
 
 @_quiet
@@ -121,6 +125,11 @@ def relative_size(capacity: FloatArray, weights: FloatArray) -> FloatArray:
     divided by the largest capacity of that resource among the hosts.
     """
     cap, _ = sanitize(capacity, capacity)
+    return _relative_size(cap, weights)
+
+
+def _relative_size(cap: FloatArray, weights: FloatArray) -> FloatArray:
+    """:func:`relative_size` of a sanitized capacity."""
     if cap.shape[0] == 0:
         return np.zeros(0, dtype=np.float64)
     top = cap.max(axis=0)
@@ -176,8 +185,16 @@ def slot_counts(free: FloatArray, shapes: FloatArray) -> FloatArray:
     numbers >= 0. A resource a shape does not use does not limit it; a shape
     that uses nothing counts 0 slots.
     """
-    free = np.maximum(resources.finite(free), 0.0)
+    free = resources.finite(free)
     shapes = np.asarray(shapes, dtype=np.float64).reshape(-1, free.shape[1])
+    return _slot_counts(free, shapes)
+
+
+def _slot_counts(free: FloatArray, shapes: FloatArray) -> FloatArray:
+    """:func:`slot_counts` of a finite ``free`` (or one whose only
+    non-finite values are negative infinities) and a ``shapes`` of the
+    right shape."""
+    free = np.maximum(free, 0.0)
     uses = shapes > 0
     safe = np.where(uses, shapes, 1.0)
     per_resource = np.where(uses[None, :, :],
@@ -228,11 +245,10 @@ def large_slot_loss(capacity: FloatArray, used: FloatArray,
     shapes = np.asarray(shapes, dtype=np.float64).reshape(-1, cap.shape[1])
     if shapes.shape[0] == 0 or cap.shape[0] == 0:
         return np.zeros(cap.shape[0], dtype=np.float64)
-    req = np.maximum(np.nan_to_num(np.asarray(request, dtype=np.float64)),
-                     0.0)
-    free = cap - use
-    before = slot_counts(free, shapes)
-    after = slot_counts(free - req, shapes)
+    req = np.maximum(resources.finite(request), 0.0)
+    free = resources.finite(cap - use)
+    before = _slot_counts(free, shapes)
+    after = _slot_counts(free - req, shapes)
     size = np.where(shapes[:, 0] > 0, shapes[:, 0], 1.0)
     loss = np.maximum(before - after, 0.0) @ size
     if empty is None:

@@ -61,11 +61,10 @@ def empty_hosts(capacity, instances):
     of :meth:`PackingWeigher.score` (None when they are not usable)."""
     if instances is None:
         return None
-    counts = np.nan_to_num(np.asarray(instances, dtype=np.float64)
-                           .reshape(-1), nan=1.0)
+    counts = np.asarray(instances, dtype=np.float64).reshape(-1)
     if counts.shape[0] != np.shape(capacity)[0]:
         return None
-    return counts <= 0
+    return counts <= 0          # NaN (unknown) counts as in use
 
 
 class PackingWeigher(weights.BaseHostWeigher):

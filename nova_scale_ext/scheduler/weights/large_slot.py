@@ -44,6 +44,8 @@ disables it.
 Aggregate metadata ``large_slot_weight_multiplier`` overrides it.
 """
 
+import functools
+
 import numpy as np
 
 from nova_scale_ext.core import resources, scores
@@ -55,9 +57,16 @@ def configured_shapes():
     """``large_slot_flavors`` as a (shapes, resources) array; unreadable
     items are logged once and skipped."""
     items = adapters.config_value(base.CONF_GROUP, 'large_slot_flavors') or []
+    return _shapes(tuple(str(item) for item in items))
+
+
+@functools.lru_cache(maxsize=8)
+def _shapes(items):
+    """:func:`configured_shapes` of the option's items (read-only: every
+    weighing with the same option value shares it)."""
     shapes = []
     for item in items:
-        parts = str(item).strip().split(':')
+        parts = item.strip().split(':')
         try:
             vcpus, memory_mb = (float(p) for p in parts)
             if not (vcpus > 0 and memory_mb > 0 and np.isfinite(vcpus)
@@ -71,7 +80,9 @@ def configured_shapes():
                 "example 32:65536.", {'item': item, 'group': base.CONF_GROUP})
             continue
         shapes.append(resources.vector(vcpus, memory_mb))
-    return resources.as_fleet(shapes)
+    out = resources.as_fleet(shapes)
+    out.flags.writeable = False
+    return out
 
 
 def configured_spare_share():
