@@ -24,6 +24,14 @@
     (:func:`~nova_scale_ext.core.scores.best_fit`, empty hosts last)
     among the hosts where they destroy no slot of a target that would then
     fall short. A host whose instances cannot all be re-homed is skipped.
+    When the budget limits migrations and not memory, migrations are what
+    is scarce: hosts are tried fewest migrations first (then least
+    memory), and on each the fewest instances that cover the shortfall
+    move (as many as the largest first take; of those, the smallest),
+    counting only instances that fit some other host as things stand and
+    are smaller than the target's shape in some resource it asks for (one
+    at least as large takes a slot wherever it goes); an eviction that
+    fails is retried without its largest instance.
     A target that cannot get another slot is given up (the plan then does
     not reach its goal, and says why) and the others are served; with the
     goal's ``whole``, the moves made for a target given up are undone (a
@@ -34,7 +42,11 @@
     (least memory to move; fewest migrations first when the budget limits
     migrations and not memory): their instances, largest first, go to the best
     fit among the other hosts in use (never an empty one). A drain is kept
-    only if every instance found a place within the budget.
+    only if every instance found a place within the budget. With room
+    targets in the goal (:meth:`~.plans.Goal.free_hosts` ``room``), each
+    instance goes where it destroys fewest slots of a target that would
+    then fall short, and a drain that leaves a target with fewer slots
+    than it had or asks (whichever is less) is undone.
 
 Every move is checked by :class:`~.cluster.State` against the state the
 earlier moves left; no instance moves twice. Steps are assigned last
@@ -60,6 +72,7 @@ from nova_scale_ext.defrag.cluster import N_RESOURCES, Cluster, State
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
 
 #: Hosts tried, cheapest first, for one more slot before giving up.
 ROOM_TRIES = 24
@@ -115,6 +128,10 @@ class _Planner:
             self.size[lead] = members.size
         lead = c.movable_units()
         self.leads = lead[self.size[lead] <= budget.max_concurrent_per_host]
+        #: the budget limits migrations and not memory: plans that take
+        #: fewer migrations come first
+        self.by_count = (budget.max_migrations is not None
+                         and budget.max_memory_gib is None)
 
     # --- budget and changes --------------------------------------------------
 
@@ -185,6 +202,15 @@ class _Planner:
         received = np.zeros(n_hosts, dtype=bool)
         freed: list[int] = []
         over_budget = 0
+        # room targets kept: no drain leaves one with fewer slots than
+        # it had or asks, whichever is less
+        shapes = np.array([t.vector for t in goal.room],
+                          dtype=np.float64).reshape(-1, N_RESOURCES)
+        counts = np.array([t.count for t in goal.room], dtype=np.float64)
+        kept = kept_room = None
+        if shapes.size:
+            kept = np.minimum(st.slots(shapes).sum(axis=0), counts)
+            kept_room = (shapes, counts)
         for h in order.tolist():
             if goal.hosts is not None and len(freed) >= goal.hosts:
                 break
@@ -202,13 +228,20 @@ class _Planner:
             reason = f'empties {c.host_names[h]}'
             targets = []
             for lead in units:
-                target = self.best(lead, st.targets(lead, allowed))
+                idx = st.targets(lead, allowed)
+                if kept_room is not None:
+                    idx = self.least_harm(lead, idx, *kept_room)
+                target = self.best(lead, idx)
                 if target < 0:
                     self.rollback(mark)
                     break
                 self.move_unit(lead, target, reason)
                 targets.append(target)
             else:
+                if kept is not None and (
+                        st.slots(shapes).sum(axis=0) < kept).any():
+                    self.rollback(mark)
+                    continue
                 freed.append(h)
                 in_use[h] = False
                 received[targets] = True
@@ -227,6 +260,23 @@ class _Planner:
             why = (f'{len(freed)} host(s) emptied; no other host can be '
                    'emptied')
         return reached, why, freed
+
+    def least_harm(self, lead: int, idx: IntArray, shapes: FloatArray,
+                   counts: FloatArray) -> IntArray:
+        """The hosts of ``idx`` where the unit led by ``lead`` destroys
+        fewest slots of the room targets (``shapes``, ``counts``) that
+        would then fall short."""
+        if not idx.size:
+            return idx
+        cols = np.flatnonzero(shapes.any(axis=0))
+        shapes = shapes[:, cols]
+        free = self.state.free()[:, cols]
+        total = scores.slot_counts(free, shapes).sum(axis=0)
+        loss = scores.slot_counts(free[idx], shapes) - scores.slot_counts(
+            np.maximum(free[idx] - self.c.unit_requests[lead, cols], 0.0),
+            shapes)
+        harm = np.where(total - loss < counts, loss, 0.0).sum(axis=1)
+        return idx[harm == harm.min()]
 
     # --- room ---------------------------------------------------------------
 
@@ -297,8 +347,13 @@ class _Planner:
                     if failed is None:
                         opened = True
                         total = st.slots(shapes).sum(axis=0)
-                    if failed is None or failed < 0:
+                    if failed is None or (failed < 0 and not self.by_count):
                         break
+                    if failed < 0:
+                        # the largest may have taken another target's
+                        # room: try without it
+                        failed = max(units, key=lambda u: (
+                            c.unit_requests[u, 1], c.unit_requests[u, 0]))
                     banned.add(failed)
             if not opened:
                 # the other targets may still get their slots
@@ -327,6 +382,11 @@ class _Planner:
         asked = shape > 0
         tol = 0.5 * scores.EPSILON * shape
         elig = ~st.moved[rows]
+        if self.by_count:
+            # a unit no smaller than the shape takes a slot wherever it
+            # goes: moving it never gains one
+            elig &= (((c.unit_requests[rows] < shape - tol) & asked).any(
+                axis=1) & self.relocatable(rows))
         req = c.unit_requests[rows] * elig[:, None]
         cum = np.cumsum(req, axis=0)
         cum0 = np.vstack([np.zeros((1, N_RESOURCES)), cum])
@@ -356,14 +416,49 @@ class _Planner:
                                                < moves[hosts]))
             cost[hosts[better]] = mem[better]
             moves[hosts[better]] = self.size[rows[at[better]]]
+        if self.by_count:
+            # the fewest migrations: the largest units first
+            last = np.searchsorted(self.row_host, self.row_host,
+                                   side='right') - 1
+            after = cum[last] - cum + req
+            cover = ((after >= need_r) | ~asked).all(axis=1) & elig
+            hit = np.flatnonzero(cover)[::-1]
+            cost = np.full(len(c), np.inf)
+            moves = np.zeros(len(c), dtype=np.int64)
+            if hit.size:
+                # per host, the last row from which the largest cover
+                hosts, pos = np.unique(self.row_host[hit], return_index=True)
+                at = hit[pos]
+                moves[hosts] = (n_elig[last[at]] - n_elig[at]
+                                + self.size[rows[at]])
+                cost[hosts] = after[at, 1]
         ok = np.flatnonzero(np.isfinite(cost) & c.enabled)
         if not ok.size:
             return
-        ok = ok[np.lexsort((moves[ok], cost[ok]))][:ROOM_TRIES]
+        if self.by_count:
+            ok = ok[np.lexsort((cost[ok], moves[ok]))][:ROOM_TRIES]
+        else:
+            ok = ok[np.lexsort((moves[ok], cost[ok]))][:ROOM_TRIES]
         starts = np.searchsorted(self.row_host, ok, side='left')
         ends = np.searchsorted(self.row_host, ok, side='right')
         for h, a, b in zip(ok.tolist(), starts.tolist(), ends.tolist()):
-            yield h, [int(r) for r in rows[a:b] if not st.moved[r]]
+            yield h, [int(r) for r, e in zip(rows[a:b].tolist(),
+                                              elig[a:b].tolist()) if e]
+
+    def relocatable(self, units: IntArray) -> BoolArray:
+        """Which ``units`` fit the free capacity (headroom kept) of some
+        enabled host other than their own, as things stand."""
+        c, st = self.c, self.state
+        free = np.maximum(self.limit - st.used, 0.0)
+        shapes, inverse = np.unique(c.unit_requests[units], axis=0,
+                                    return_inverse=True)
+        inverse = inverse.reshape(-1)
+        tol = 0.5 * scores.EPSILON * np.maximum(shapes, 1.0)
+        fits = (free[None, :, :] >= shapes[:, None, :] - tol[:, None, :]
+                ).all(axis=2) & c.enabled[None, :]
+        where = fits.sum(axis=1)[inverse]
+        own = fits[inverse, c.host_of[units]]
+        return where - own > 0
 
     def cheapest_cover(self, seg: list[int], need: FloatArray,
                        asked: FloatArray, banned: set[int]) -> list[int]:
@@ -379,6 +474,8 @@ class _Planner:
             return bool(((got >= need - tol) | ~asked).all())
 
         seg = [u for u in seg if u not in banned]
+        if self.by_count:
+            return self.fewest_cover(seg, need, covers)
         chosen: list[int] = []
         got = np.zeros(N_RESOURCES)
         for lead in seg:
@@ -398,6 +495,39 @@ class _Planner:
                 break
             if covers(req[lead]):
                 return [lead]
+        return chosen
+
+    def fewest_cover(self, seg: list[int], need: FloatArray,
+                     covers) -> list[int]:
+        """The fewest units of ``seg`` (smallest memory first) that cover
+        ``need`` (as many as the largest first take), and among those the
+        smallest: each in turn is the smallest unit with which the largest
+        of the others can still cover it. Empty if they cannot."""
+        req = self.c.unit_requests
+        got = np.zeros(N_RESOURCES)
+        k = 0
+        for lead in reversed(seg):
+            got = got + req[lead]
+            k += 1
+            if covers(got):
+                break
+        else:
+            return []
+        chosen: list[int] = []
+        got = np.zeros(N_RESOURCES)
+        rest = list(seg)
+        while not covers(got):
+            for pos, lead in enumerate(rest):
+                n = k - len(chosen) - 1
+                others = rest[:pos] + rest[pos + 1:]
+                top = others[len(others) - n:] if n > 0 else []
+                if covers(got + req[lead] + req[top].sum(axis=0)):
+                    break
+            else:
+                return []
+            chosen.append(lead)
+            got = got + req[lead]
+            del rest[pos]
         return chosen
 
     def evict(self, h: int, units: list[int], shapes: FloatArray,
@@ -516,7 +646,8 @@ def plan_cluster(cluster: Cluster, goal: plans.Goal,
         weights = resources.resource_weights({'VCPU': 1.0, 'MEMORY_MB': 1.0,
                                               'DISK_GB': 1.0})
     planner = _Planner(cluster, budget, weights)
-    room = goal.room if goal.kind == plans.ROOM else tuple(report_room)
+    room = goal.room if goal.kind == plans.ROOM or not report_room \
+        else tuple(report_room)
     shapes = np.array([t.vector for t in room],
                       dtype=np.float64).reshape(-1, N_RESOURCES)
     start = planner.state
@@ -581,7 +712,8 @@ def to_plan(cluster: Cluster, out: Result, goal: plans.Goal,
         for i, s, t, step, reason in zip(
             out.instance.tolist(), out.source.tolist(),
             out.target.tolist(), out.step.tolist(), out.reason))
-    room = goal.room if goal.kind == plans.ROOM else tuple(report_room)
+    room = goal.room if goal.kind == plans.ROOM or not report_room \
+        else tuple(report_room)
     return plans.Plan(
         goal, budget, policy, moves, out.reached, out.why,
         tuple(hosts[h] for h in out.freed.tolist()),

@@ -189,8 +189,11 @@ class Goal:
                                 f'{target!r}')
 
     @classmethod
-    def free_hosts(cls, hosts: int | None = None) -> Goal:
-        return cls(FREE_HOSTS, (), hosts)
+    def free_hosts(cls, hosts: int | None = None,
+                   room: Iterable[RoomTarget] = ()) -> Goal:
+        """Empty hosts; with ``room``, no drain leaves a room target
+        with fewer slots than it had or asks, whichever is less."""
+        return cls(FREE_HOSTS, tuple(room), hosts)
 
     @classmethod
     def room_for(cls, targets: Iterable[RoomTarget],
@@ -244,7 +247,10 @@ class Goal:
     def describe(self) -> str:
         if self.kind == FREE_HOSTS:
             return FREE_HOSTS + ('' if self.hosts is None
-                                 else f' {self.hosts}')
+                                 else f' {self.hosts}') + (
+                ' keeping room ' + ' '.join(f'{t.name}:{t.count}'
+                                            for t in self.room)
+                if self.room else '')
         return ROOM + ' ' + ' '.join(f'{t.name}:{t.count}'
                                      for t in self.room) + (
             ' (each in full or not at all)' if self.whole else '')

@@ -15,16 +15,17 @@ Modes (:func:`parse_mode`):
 
 ``on-rejection[:M]``
     When a VM fits no host, plan ``room`` for one instance of its shape
-    (at most ``M`` migrations, default 16), apply the moves, and ask the
-    policy again: what an automation that retries a failed boot after
-    making room would get.
+    (at most ``M`` migrations, default 64: the planner then opens it with
+    the fewest migrations), apply the moves, and ask the policy again:
+    what an automation that retries a failed boot after making room would
+    get.
 ``periodic:EVERY[:M]``
     Every ``EVERY`` of trace time (``6h``, ``30m``, ``600s``), a
     ``free-hosts`` pass of at most ``M`` migrations (default 8).
 ``recommended``
     :data:`nova_scale_ext.recommended.DEFRAG_MODE`, the setting the
     documentation recommends (one of the above).
-``keeper:EVERY:K[:M][:whole]``
+``keeper:EVERY:K[:M][:whole][:drain]``
     Every ``EVERY``, make sure ``K`` instances of each protected shape
     (``large_slot_flavors``; or ``VCPUSxMEMORY_MB=K,...`` for shapes of
     one's own) fit, with at most ``M`` migrations a pass (default 8); a
@@ -35,7 +36,10 @@ Modes (:func:`parse_mode`):
     may be ``P%``: all passes together migrate at most that share of the
     VMs started so far (each pass may spend what is left). What
     ``defrag keep --room FLAVOR:K --every EVERY [--whole]`` does in a
-    cloud.
+    cloud. With ``drain``, each pass then empties hosts (``free-hosts``)
+    with what it has left, never at the cost of the room it keeps; with
+    ``P%``, drains together spend at most :data:`DRAIN_PART` of it (the
+    rest stays for the room). ``defrag keep`` has no such step.
 
 The ledger becomes a :class:`~.cluster.Cluster` of the VMs alive at that
 moment (arrays only, no snapshot objects); the planner's moves are
@@ -65,6 +69,15 @@ MODES = ('on-rejection', 'periodic', 'keeper', 'recommended')
 #: workload (see :meth:`Mode.for_workload`)
 BURST = 'burst'
 _UNITS = {'s': 1.0, 'm': 60.0, 'h': 3600.0, 'd': 86400.0}
+#: keeper flags, after its settings in any order
+WHOLE = 'whole'
+DRAIN = 'drain'
+FLAGS = (WHOLE, DRAIN)
+#: ``drain`` with a per-boot budget: drains together spend at most this
+#: part of it, the rest stays for the room
+DRAIN_PART = 0.5
+#: ``on-rejection``'s migrations per rejection unless given
+ON_REJECTION_MIGRATIONS = 64
 
 
 class ModeError(ValueError):
@@ -89,6 +102,9 @@ class Mode:
     #: keeper: migrations, all passes together, stay within this share of
     #: the VMs started so far (``P%`` in place of ``M``)
     per_boot: float = 0.0
+    #: keeper: after the room, drain hosts with what the pass has left,
+    #: keeping the room (``drain``)
+    drain: bool = False
 
     def for_workload(self, starts: npt.ArrayLike,
                      requests: FloatArray) -> Mode:
@@ -176,7 +192,7 @@ def _parse_mode(text: str, shapes: Sequence[str]) -> Mode:
     if kind == 'on-rejection':
         if len(args) > 1:
             raise ModeError(f'{where}: expected on-rejection[:MIGRATIONS]')
-        m = _count(args[0], where) if args else 16
+        m = _count(args[0], where) if args else ON_REJECTION_MIGRATIONS
         return Mode(kind, budget=plans.Budget(max_migrations=m), text=text)
     if kind == 'periodic':
         if not 1 <= len(args) <= 2:
@@ -185,12 +201,13 @@ def _parse_mode(text: str, shapes: Sequence[str]) -> Mode:
         return Mode(kind, _duration(args[0], where),
                     budget=plans.Budget(max_migrations=m), text=text)
     if kind == 'keeper':
-        whole = len(args) > 2 and args[-1] == 'whole'
-        if whole:
-            args = args[:-1]
+        flags = set()
+        while len(args) > 2 and args[-1] in FLAGS and args[-1] not in flags:
+            flags.add(args.pop())
+        whole, drain = WHOLE in flags, DRAIN in flags
         if not 2 <= len(args) <= 3:
             raise ModeError(f'{where}: expected keeper:EVERY:K[:MIGRATIONS]'
-                            '[:whole] (K: a number, P% or burst)')
+                            '[:whole][:drain] (K: a number, P% or burst)')
         m, per_boot = 8, 0.0
         if len(args) > 2 and args[2].endswith('%'):
             per_boot = plans.parse_share(args[2], 'migrations')
@@ -204,7 +221,7 @@ def _parse_mode(text: str, shapes: Sequence[str]) -> Mode:
                     budget=plans.Budget(max_migrations=m),
                     shapes=_keep(args[1], shapes, where), text=text,
                     share=share, whole=whole, burst=args[1] == BURST,
-                    per_boot=per_boot)
+                    per_boot=per_boot, drain=drain)
     raise ModeError(f"{where}: expected one of {', '.join(MODES)}")
 
 
@@ -216,6 +233,8 @@ class Stats:
     #: arrivals the policy rejected and consolidation then placed
     rescued: int = 0
     planning_s: float = 0.0
+    #: of the migrations, those of drains (``keeper:...:drain``)
+    drained: int = 0
 
     @property
     def moved_gib(self) -> float:
@@ -275,10 +294,20 @@ class Defrag:
             return None
         return dataclasses.replace(self.mode.budget, max_migrations=left)
 
-    def run(self, goal: plans.Goal, now: float = math.inf) -> int:
-        """Plan towards ``goal`` and apply the moves; their number."""
+    def run(self, goal: plans.Goal, now: float = math.inf,
+            spent: int = 0, cap: int | None = None) -> int:
+        """Plan towards ``goal`` and apply the moves; their number.
+        ``spent``: migrations this pass already made (a budget per pass
+        has that much less); ``cap``: at most that many."""
         budget = self.budget(now)
-        if budget is None:
+        if budget is not None and budget.max_migrations is not None:
+            most = budget.max_migrations
+            if spent and not self.mode.per_boot:
+                most = max(most - spent, 0)
+            if cap is not None:
+                most = min(most, cap)
+            budget = dataclasses.replace(budget, max_migrations=most)
+        if budget is None or budget.max_migrations == 0:
             return 0
         began = time.perf_counter()
         cluster, alive = self.cluster()
@@ -311,8 +340,28 @@ class Defrag:
         if self.mode.kind == 'periodic':
             self.run(plans.Goal.free_hosts())
         elif self.mode.kind == 'keeper' and self.mode.shapes:
-            self.run(plans.Goal.room_for(self.keep_targets(),
-                                         whole=self.mode.whole), now)
+            targets = self.keep_targets()
+            spent = self.run(plans.Goal.room_for(targets,
+                                                 whole=self.mode.whole), now)
+            if self.mode.drain:
+                self.drain(targets, now, spent)
+
+    def drain(self, targets: Sequence[plans.RoomTarget], now: float,
+              spent: int) -> int:
+        """A ``free-hosts`` pass that keeps ``targets``' room, within
+        what the keeper's pass left (with a per-boot budget, drains
+        together spend at most :data:`DRAIN_PART` of it)."""
+        cap = None
+        if self.mode.per_boot:
+            started = int(np.searchsorted(self.starts, now, side='right'))
+            cap = plans.per_boot_left(self.mode.per_boot * DRAIN_PART,
+                                      started, self.stats.drained)
+            if not cap:
+                return 0
+        moved = self.run(plans.Goal.free_hosts(room=targets), now, spent,
+                         cap=cap)
+        self.stats.drained += moved
+        return moved
 
     def keep_targets(self) -> tuple[plans.RoomTarget, ...]:
         """The keeper's targets; with a ``share``, that share of what the

@@ -81,7 +81,7 @@ def verify_cluster(cluster: Cluster, plan: plans.Plan) -> Verdict:
     memory = 0.0
     group_move: list[int] = []      # affinity members still to come
     group_route: tuple[int, int, int] = (-1, -1, -1)
-    room = plan.goal.room if plan.goal.kind == plans.ROOM else ()
+    room = plan.goal.room
     shapes = np.array([t.vector for t in room],
                       dtype=np.float64).reshape(-1, N_RESOURCES)
 

@@ -208,3 +208,41 @@ def test_the_per_boot_budget_is_a_share_of_the_starts_less_the_moves():
     assert defrag.per_boot_left(0.01, 250, 2) == 0
     assert defrag.per_boot_left(0.01, 250, 5) == 0      # never negative
     assert defrag.per_boot_left(0.07, 100, 0) == 7      # 7.000000000000001
+
+
+def _drain_that_costs_a_slot():
+    """Draining ``a`` (two 5 GiB instances, a 10 GiB host) opens one 8 GiB
+    slot there and takes the one of ``x`` and of ``y``."""
+    return snapshot(
+        [host('a', gib=10), host('x'), host('y')],
+        [vm('a1', 'a', gib=5), vm('a2', 'a', gib=5),
+         vm('x1', 'x', gib=8, pinned=True),
+         vm('y1', 'y', gib=8, pinned=True)])
+
+
+def test_free_hosts_keeping_room_never_drains_what_the_room_needs():
+    plan = plan_checked(_drain_that_costs_a_slot(), FREE)
+    assert plan.hosts_freed == ('a',)
+    keep = defrag.Goal.free_hosts(room=room(1, 8, count=2).room)
+    plan = plan_checked(_drain_that_costs_a_slot(), keep)
+    assert not plan.moves and plan.slots_after == {'1c8g': 2}
+    assert 'keeping room 1c8g:2' in keep.describe()
+    # room it cannot keep anyway does not stop the drain
+    keep = defrag.Goal.free_hosts(room=room(1, 8, count=1).room)
+    plan = plan_checked(_drain_that_costs_a_slot(), keep)
+    assert plan.hosts_freed == ('a',) and plan.slots_after == {'1c8g': 1}
+
+
+def test_free_hosts_keeping_room_goes_where_no_slot_is_lost():
+    # b1 fits x (the fuller, holding an 8c/8G slot) and y (no such slot)
+    snap = snapshot(
+        [host('b'), host('x'), host('y')],
+        [vm('b1', 'b', gib=2), vm('x1', 'x', vcpus=8, gib=8, pinned=True),
+         vm('y1', 'y', vcpus=10, gib=2, pinned=True)])
+    plan = plan_checked(snap, FREE)
+    assert moves(plan) == [('b1', 'b', 'x')]
+    keep = defrag.Goal.free_hosts(room=room(8, 8, count=2).room)
+    plan = plan_checked(snap, keep)
+    assert moves(plan) == [('b1', 'b', 'y')]
+    assert plan.slots_before == {'8c8g': 2} and plan.slots_after == {
+        '8c8g': 3}

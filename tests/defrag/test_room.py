@@ -166,3 +166,71 @@ def test_room_goal_names_flavors():
     flavors = [defrag.Flavor('m1.xlarge', 8, 16384, 160)]
     goal = defrag.Goal.parse(['room', 'm1.xlarge:4'], flavors)
     assert goal.room == (defrag.RoomTarget('m1.xlarge', 8, 16384, 160, 4),)
+
+
+def _few_large_or_many_small():
+    """An 8 GiB slot opens on ``small`` by moving four 1 GiB instances or
+    on ``large`` by moving one of 5 GiB; ``dump`` (13 GiB free, one slot,
+    still one after taking either) takes them."""
+    return snapshot(
+        [host('small'), host('large'), host('dump', gib=32)],
+        [vm(f's{k}', 'small', gib=1) for k in range(6)]
+        + [vm('s-pinned', 'small', gib=6, pinned=True),
+           vm('l1', 'large', gib=5),
+           vm('l-pinned', 'large', gib=7, pinned=True),
+           vm('d-pinned', 'dump', gib=19, pinned=True)])
+
+
+def test_room_with_migrations_budgeted_moves_the_fewest_instances():
+    plan = plan_checked(_few_large_or_many_small(), room(1, 8, count=2),
+                        defrag.Budget(max_migrations=8))
+    assert plan.reached
+    assert [m.instance for m in plan.moves] == ['l1']
+
+
+def test_room_otherwise_moves_the_least_memory():
+    plan = plan_checked(_few_large_or_many_small(), room(1, 8, count=2))
+    assert plan.reached and plan.migrations == 4 and plan.memory_gib == 4
+    plan = plan_checked(_few_large_or_many_small(), room(1, 8, count=2),
+                        defrag.Budget(max_migrations=8, max_memory_gib=64))
+    assert plan.migrations == 4
+
+
+def test_the_fewest_migrations_are_the_smallest_of_that_many():
+    # 6 GiB to free on a: one of 6 or 7 GiB would do (b keeps its three
+    # slots either way); the 6 GiB one moves
+    snap = snapshot(
+        [host('a'), host('b', gib=40)],
+        [vm('a1', 'a', gib=1), vm('a6', 'a', gib=6), vm('a7', 'a', gib=7),
+         vm('b1', 'b', gib=9, pinned=True)])
+    plan = plan_checked(snap, room(1, 8, count=4),
+                        defrag.Budget(max_migrations=4))
+    assert [m.instance for m in plan.moves] == ['a6']
+
+
+def test_with_migrations_budgeted_only_instances_that_fit_elsewhere_count():
+    # a's 6 GiB instance alone would open the slot but fits no other host:
+    # b's two 2 GiB instances move instead
+    snap = snapshot(
+        [host('a'), host('b'), host('c')],
+        [vm('a1', 'a', gib=6), vm('a-pinned', 'a', gib=6, pinned=True),
+         vm('b1', 'b', gib=2), vm('b2', 'b', gib=2), vm('b3', 'b', gib=2),
+         vm('b-pinned', 'b', gib=6, pinned=True),
+         vm('c-pinned', 'c', gib=11, pinned=True)])
+    plan = plan_checked(snap, room(1, 8), defrag.Budget(max_migrations=4))
+    assert plan.reached
+    assert sorted(m.instance for m in plan.moves) == ['b1', 'b2']
+
+
+def test_an_instance_as_large_as_the_flavor_never_moves_for_its_room():
+    # moving x1 (10 GiB) would only take the slot of the host it goes to
+    snap = snapshot(
+        [host('x'), host('y', gib=32), host('z')],
+        [vm('x1', 'x', gib=10), vm('x-pinned', 'x', gib=2, pinned=True),
+         vm('y-pinned', 'y', gib=14, pinned=True),
+         vm('z1', 'z', gib=1), vm('z2', 'z', gib=1), vm('z3', 'z', gib=1),
+         vm('z-pinned', 'z', gib=8, pinned=True)])
+    plan = plan_checked(snap, room(1, 8, count=3),
+                        defrag.Budget(max_migrations=4))
+    assert plan.reached
+    assert sorted(m.instance for m in plan.moves) == ['z1', 'z2', 'z3']

@@ -214,3 +214,49 @@ def test_a_burst_keeper_keeps_room_for_the_largest_burst_of_each_shape():
         ('8:8192', 3), ('4:4096', 1)]
     assert dsim.parse_mode('keeper:1h:2', ['8:8192']).for_workload(
         starts, requests).shapes[0].count == 2
+
+
+def test_on_rejection_makes_up_to_64_migrations_per_rejection():
+    assert dsim.parse_mode('on-rejection').budget.max_migrations == 64
+    assert dsim.parse_mode('on-rejection:8').budget.max_migrations == 8
+
+
+@pytest.mark.parametrize('text,whole,drain', [
+    ('keeper:1h:2:whole', True, False),
+    ('keeper:1h:2:drain', False, True),
+    ('keeper:1h:2:4:whole:drain', True, True),
+    ('keeper:1h:2:drain:whole', True, True),
+])
+def test_keeper_flags_come_after_its_settings(text, whole, drain):
+    mode = dsim.parse_mode(text, ['8:8192'])
+    assert (mode.whole, mode.drain) == (whole, drain)
+    assert mode.shapes[0].count == 2
+
+
+def test_a_keeper_flag_given_twice_is_refused():
+    with pytest.raises(dsim.ModeError, match="got 'drain'"):
+        dsim.parse_mode('keeper:1h:2:drain:drain', ['8:8192'])
+
+
+def test_a_draining_keeper_empties_a_host():
+    # two 2c VMs spread on two 8c hosts, a tick at t=3
+    rows = [(2, 2, 0, np.inf), (2, 2, 1, np.inf), (1, 1, 3, 4)]
+    _, plain, ledger, _ = run('keeper:2s:0', rows)
+    assert plain.stats.migrations == 0
+    assert sorted(ledger.count.tolist()) == [1, 1]
+    _, drained, ledger, _ = run('keeper:2s:0:drain', rows)
+    assert drained.stats.migrations == drained.stats.drained == 1
+    assert sorted(ledger.count.tolist()) == [0, 2]
+
+
+def test_drains_spend_a_part_of_a_per_boot_budget():
+    wl, requests, ledger, chooser = two_hosts(
+        [(2, 2, 0, np.inf), (2, 2, 1, np.inf), (1, 1, 3, 4)])
+    mode = dsim.parse_mode('keeper:2s:0:100%:drain', ['8:8192'])
+    defrag = dsim.Defrag(mode, ledger, requests, chooser, starts=wl.start)
+    replay(wl, ledger, chooser, requests, defrag=defrag)
+    assert defrag.stats.drained == 1
+    # 1 VM started at the first tick: half of it is no migration
+    defrag = dsim.Defrag(dataclasses.replace(mode, per_boot=0.5), ledger,
+                         requests, chooser, starts=wl.start)
+    assert defrag.drain(mode.shapes, 0.0, 0) == 0
