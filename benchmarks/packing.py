@@ -42,6 +42,7 @@ summary checks the consolidation targets:
 
     python benchmarks/packing.py [--resamples 5] [--json OUT] [--plot OUT]
                                  [--defrag MODE ... | --no-defrag]
+                                 [--jobs N]
 
 Without the Huawei trace the cases that need it are skipped (said so).
 """
@@ -54,6 +55,8 @@ import time
 import warnings
 
 import argtypes
+
+from nova_scale_ext.cmd.simulate import default_jobs
 
 warnings.filterwarnings('ignore')
 
@@ -133,6 +136,11 @@ def main(argv=None):
                              f'{" and ".join(DEFAULT_MODES)})')
     parser.add_argument('--no-defrag', action='store_true',
                         help='placement only, no consolidation rows')
+    parser.add_argument('--jobs', metavar='N', type=argtypes.count(1),
+                        default=default_jobs(),
+                        help='policies (and modes) replayed at once, each in '
+                             'a process of its own (default: the CPUs this '
+                             'process may use, %(default)s)')
     parser.add_argument('--plot', metavar='OUT.png',
                         help='plot active hosts over time for the Huawei '
                              '80c/180G case (needs matplotlib)')
@@ -160,7 +168,8 @@ def main(argv=None):
         policies = [policy.builtin(n) for n in names]
         t0 = time.perf_counter()
         rep = runner.run(wl, fl, policies, compact_search=compact,
-                         defrag_modes=modes, defrag_policies=('scale-ext',))
+                         defrag_modes=modes, defrag_policies=('scale-ext',),
+                         jobs=args.jobs)
         seconds = time.perf_counter() - t0
         print(f'== {name} ({seconds:.1f} s)')
         print(report.table(rep))

@@ -68,6 +68,15 @@ def _host_size(text):
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def default_jobs():
+    """The CPUs this process may run on."""
+    import os
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except (AttributeError, OSError):
+        return max(os.cpu_count() or 1, 1)
+
+
 class Progress:
     """A one-line progress bar on stderr, for terminals only."""
 
@@ -190,7 +199,8 @@ def run(args, parser=None):
     try:
         result = runner.run(wl, fl, policies, compact_search=args.compact,
                             engine=args.engine, progress=show,
-                            defrag_modes=list(dict.fromkeys(args.defrag)))
+                            defrag_modes=list(dict.fromkeys(args.defrag)),
+                            jobs=args.jobs or default_jobs())
     except (policy.PolicyError, dsim.ModeError) as exc:
         if show:
             show.clear()
@@ -266,6 +276,11 @@ def build_parser(parser):
                            'periodic:EVERY[:M], keeper:EVERY:K[:M] (K '
                            'instances of each large_slot_flavors shape, or '
                            'VCPUSxMEMORY_MB=K,...) or recommended')
+    pols.add_argument('--jobs', type=_positive_int, metavar='N',
+                      help='replay that many policies (and modes) at once, '
+                           'each in a process of its own; the results do '
+                           'not depend on it (default: the CPUs this '
+                           'process may use)')
     out = parser.add_argument_group('output')
     out.add_argument('--compact', action='store_true',
                      help='also search the smallest number of identical '

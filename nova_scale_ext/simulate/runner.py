@@ -128,7 +128,7 @@ def _defrag_fields(mode, stats, n_vms):
 
 
 def run(workload, fleet, policies, *, compact_search=False, engine='auto',
-        progress=None, defrag_modes=(), defrag_policies=None):
+        progress=None, defrag_modes=(), defrag_policies=None, jobs=1):
     """Replay ``workload`` on ``fleet`` under each policy.
 
     ``progress(label, done, total)`` is called now and then.  With
@@ -136,32 +136,67 @@ def run(workload, fleet, policies, *, compact_search=False, engine='auto',
     the smallest number of such hosts each policy needs.  Each text of
     ``defrag_modes`` (``--defrag``) adds a result per policy with that
     consolidation mode active; a ``keeper`` protects the policy's
-    :func:`protected_shapes`.
+    :func:`protected_shapes`.  With ``jobs`` above 1, the runs (each
+    policy, and each policy with each mode) go to that many worker
+    processes; the results are the same, in the same order.
     """
-    from nova_scale_ext.defrag import simulate as dsim
     if compact_search and len(fleet.classes) != 1:
         raise ValueError('the hosts-needed search needs identical hosts (one '
                          'host class)')
     host_size = fleet.classes[0] if compact_search else None
     began = time.perf_counter()
-    with_disk = fleet.offers_disk
-    requests = workload.requests(with_disk)
-    shapes, shape_of = model.shapes_of(requests)
-    positive = np.where(requests > 0, requests, np.inf)
-    min_request = positive.min(axis=0) if len(workload) else np.full(3, np.inf)
-    offered = tuple(bool(x) for x in (fleet.capacity > 0).any(axis=0)) \
-        if len(fleet) else (True, True, with_disk)
+    requests = workload.requests(fleet.offers_disk)
     bound = compact.lower_bound(workload, fleet, requests)
-    results = []
+    plan = []
     for pol in policies:
+        texts = [None]
+        if defrag_policies is None or pol.name in defrag_policies:
+            texts += list(defrag_modes)
+        plan.append((pol, texts))
+    setting = _Setting(workload, fleet, compact_search, engine, bound)
+    if (jobs > 1 and sum(len(texts) for _, texts in plan) > 1
+            and not _green_threads()):
+        results = _run_parallel(setting, plan, jobs, progress)
+    else:
+        results = []
+        for pol, texts in plan:
+            results += setting.run_policy(pol, texts, progress)
+    peak = workload.alive_peak(requests).tolist()
+    return Report(workload, fleet, bound, fleet.offers_disk, compact_search,
+                  host_size, results, peak, time.perf_counter() - began)
+
+
+@dataclasses.dataclass
+class _Setting:
+    """What every run of one :func:`run` shares."""
+
+    workload: object
+    fleet: fleet_mod.Fleet
+    compact_search: bool
+    engine: str
+    bound: int
+
+    def run_policy(self, pol, texts, progress=None):
+        """The results of ``pol`` with each mode of ``texts`` (None: no
+        consolidation), in that order."""
+        from nova_scale_ext.defrag import simulate as dsim
+        workload, fleet = self.workload, self.fleet
+        with_disk = fleet.offers_disk
+        requests = workload.requests(with_disk)
+        shapes, shape_of = model.shapes_of(requests)
+        positive = np.where(requests > 0, requests, np.inf)
+        min_request = (positive.min(axis=0) if len(workload)
+                       else np.full(3, np.inf))
+        offered = (tuple(bool(x) for x in (fleet.capacity > 0).any(axis=0))
+                   if len(fleet) else (True, True, with_disk))
+        results = []
         with policy_mod.loaded(pol) as loaded:
             eng, note = make_engine(loaded, workload, shapes, shape_of,
-                                    with_disk, engine)
-            modes = [None]
-            if defrag_policies is None or pol.name in defrag_policies:
-                modes += [dsim.parse_mode(text, protected_shapes())
-                          .for_workload(workload.start, requests)
-                          for text in defrag_modes]
+                                    with_disk, self.engine)
+            modes = [None if text is None else
+                     dsim.parse_mode(text, protected_shapes())
+                     .for_workload(workload.start, requests)
+                     for text in texts]
             for mode in modes:
                 name = pol.name if mode is None else f'{pol.name}+{mode.text}'
 
@@ -182,17 +217,94 @@ def run(workload, fleet, policies, *, compact_search=False, engine='auto',
                 result = PolicyResult(name, eng.name, note, out.rejections,
                                       out.decisions, out.wall_s,
                                       recorder.finish())
-                if compact_search:
+                if self.compact_search:
                     result.search = _search(eng, mode, workload, requests,
-                                            fleet, bound, progress, name)
+                                            fleet, self.bound, progress, name)
                 if mode is not None:
                     searched = result.search.defrag if result.search else None
                     stats = (searched or defrag).stats
                     result.defrag = _defrag_fields(mode, stats, len(workload))
+                if result.search is not None:
+                    # the replay itself (ledger, chooser) is not kept
+                    result.search.defrag = None
                 results.append(result)
-    peak = workload.alive_peak(requests).tolist()
-    return Report(workload, fleet, bound, with_disk, compact_search,
-                  host_size, results, peak, time.perf_counter() - began)
+        return results
+
+
+def _green_threads():
+    """Whether eventlet has patched this process's threads (as Nova's
+    test fixtures do): worker processes would then wait on green locks
+    forever, so the runs stay in this process."""
+    import sys
+    patcher = getattr(sys.modules.get('eventlet'), 'patcher', None)
+    try:
+        return bool(patcher and patcher.is_monkey_patched('thread'))
+    except Exception:
+        return True
+
+
+#: the worker processes' run setting and progress queue
+_WORKER: dict = {}
+
+
+def _worker_init(setting, queue):
+    import warnings
+
+    # as in the command: Nova's dependencies warn about eventlet on import
+    warnings.filterwarnings('ignore', message=r'(?s).*[Ee]ventlet')
+    _WORKER['setting'] = setting
+    _WORKER['queue'] = queue
+    _WORKER['last'] = 0.0
+
+
+def _worker_progress(label, done, total):
+    now = time.monotonic()
+    if now - _WORKER['last'] < PROGRESS_EVERY_S and done < total:
+        return
+    _WORKER['last'] = now
+    _WORKER['queue'].put((label, done, total))
+
+
+def _worker_run(pol, text):
+    return _WORKER['setting'].run_policy(pol, [text], _worker_progress)
+
+
+#: how often a worker process reports its progress
+PROGRESS_EVERY_S = 0.5
+
+
+def _run_parallel(setting, plan, jobs, progress):
+    """:meth:`_Setting.run_policy` of every policy and mode, in ``jobs``
+    worker processes (new interpreters: a fork could inherit a lock that
+    some thread of the caller holds)."""
+    import concurrent.futures
+    import multiprocessing
+    import queue as queue_mod
+    ctx = multiprocessing.get_context('spawn')
+    tasks = [(pol, text) for pol, texts in plan for text in texts]
+    updates = ctx.Queue()
+    with concurrent.futures.ProcessPoolExecutor(
+            max_workers=min(jobs, len(tasks)), mp_context=ctx,
+            initializer=_worker_init,
+            initargs=(setting, updates)) as pool:
+        futures = [pool.submit(_worker_run, pol, text)
+                   for pol, text in tasks]
+        try:
+            pending = set(futures)
+            while pending:
+                _, pending = concurrent.futures.wait(pending, timeout=0.2)
+                while progress is not None:
+                    try:
+                        label, done, total = updates.get_nowait()
+                    except queue_mod.Empty:
+                        break
+                    finished = len(futures) - len(pending)
+                    progress(f'[{finished}/{len(futures)}] {label}', done,
+                             total)
+            return [r for future in futures for r in future.result()]
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
 
 
 def _search(eng, mode, workload, requests, fleet, bound, progress, name):

@@ -142,3 +142,36 @@ def test_the_package_never_reaches_outside_itself():
                  if any(marker in path.read_text()
                         for marker in ("'..'", 'os.pardir', '/traces'))]
     assert offenders == []
+
+
+def test_worker_processes_give_the_same_results(tmp_path):
+    """``--jobs 2`` runs each policy and mode in a process of its own; the
+    figures are those of one process, in the same order."""
+    docs = []
+    for jobs in ('1', '2'):
+        out = tmp_path / f'jobs{jobs}.json'
+        res = _run('--synthetic', '1500', '--seed', '2', '--compact',
+                   '--defrag', 'on-rejection', '--jobs', jobs,
+                   '--json', str(out))
+        assert res.returncode == 0, res.stderr
+        assert 'Traceback' not in res.stderr
+        docs.append(json.loads(out.read_text()))
+
+    def figures(doc):
+        out = []
+        for name, entry in doc['policies'].items():
+            entry = {k: v for k, v in entry.items()
+                     if k not in ('decisions_per_second', 'replay_seconds',
+                                  'search')}
+            out.append((name, entry, doc['policies'][name]['search']
+                        ['sizes_tested']))
+        return out
+
+    assert [name for name, _, _ in figures(docs[0])] == [
+        f'{p}{m}' for p in policy_mod.BUILTIN for m in ('', '+on-rejection')]
+    assert figures(docs[0]) == figures(docs[1])
+
+
+def test_bad_jobs_is_a_usage_error():
+    res = _run('--jobs', '0')
+    assert res.returncode == 2 and '--jobs' in res.stderr
