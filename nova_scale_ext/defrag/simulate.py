@@ -202,10 +202,14 @@ def _parse_mode(text: str, shapes: Sequence[str]) -> Mode:
                     budget=plans.Budget(max_migrations=m), text=text)
     if kind == 'keeper':
         flags = set()
-        while len(args) > 2 and args[-1] in FLAGS and args[-1] not in flags:
-            flags.add(args.pop())
+        while args and args[-1] in FLAGS:
+            flag = args.pop()
+            if flag in flags:
+                raise ModeError(f'{where}: {flag} is given twice')
+            flags.add(flag)
         whole, drain = WHOLE in flags, DRAIN in flags
-        if not 2 <= len(args) <= 3:
+        misplaced = [a for a in args if a in FLAGS]
+        if misplaced or not 2 <= len(args) <= 3:
             raise ModeError(f'{where}: expected keeper:EVERY:K[:MIGRATIONS]'
                             '[:whole][:drain] (K: a number, P% or burst)')
         m, per_boot = 8, 0.0
@@ -283,13 +287,17 @@ class Defrag:
                        self.requests[alive],
                        headroom=self.headroom), alive
 
+    def started(self, now: float) -> int:
+        """The VMs started by trace time ``now``."""
+        return int(np.searchsorted(self.starts, now, side='right'))
+
     def budget(self, now: float) -> plans.Budget | None:
         """This pass's budget (None: nothing left to spend)."""
         share = self.mode.per_boot
         if not share:
             return self.mode.budget
-        started = int(np.searchsorted(self.starts, now, side='right'))
-        left = plans.per_boot_left(share, started, self.stats.migrations)
+        left = plans.per_boot_left(share, self.started(now),
+                                   self.stats.migrations)
         if not left:
             return None
         return dataclasses.replace(self.mode.budget, max_migrations=left)
@@ -353,9 +361,8 @@ class Defrag:
         together spend at most :data:`DRAIN_PART` of it)."""
         cap = None
         if self.mode.per_boot:
-            started = int(np.searchsorted(self.starts, now, side='right'))
             cap = plans.per_boot_left(self.mode.per_boot * DRAIN_PART,
-                                      started, self.stats.drained)
+                                      self.started(now), self.stats.drained)
             if not cap:
                 return 0
         moved = self.run(plans.Goal.free_hosts(room=targets), now, spent,

@@ -278,6 +278,7 @@ def _run_parallel(setting, plan, jobs, progress):
     worker processes (new interpreters: a fork could inherit a lock that
     some thread of the caller holds)."""
     import concurrent.futures
+    import concurrent.futures.process
     import multiprocessing
     import queue as queue_mod
     ctx = multiprocessing.get_context('spawn')
@@ -302,6 +303,10 @@ def _run_parallel(setting, plan, jobs, progress):
                     progress(f'[{finished}/{len(futures)}] {label}', done,
                              total)
             return [r for future in futures for r in future.result()]
+        except concurrent.futures.process.BrokenProcessPool as exc:
+            raise EngineError(f'a worker process ended without a result '
+                              f'({exc}); --jobs 1 replays in this process'
+                              ) from None
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
             raise

@@ -119,6 +119,10 @@ def test_migrations_respect_the_budget_of_a_pass():
     ('on-rejection:1:2', 'expected on-rejection'),
     ('keeper:1h:32x=4', 'expected VCPUSxMEMORY_MB=K'),
     ('recommended:1h', 'recommended takes no settings'),
+    ('keeper:2h:burst:whole:whole', 'whole is given twice'),
+    ('keeper:2h:4:1%:drain:drain', 'drain is given twice'),
+    ('keeper:2h:drain', r'expected keeper:EVERY:K'),
+    ('keeper:2h:whole:4', r'expected keeper:EVERY:K'),
 ])
 def test_bad_modes_are_refused(text, message):
     with pytest.raises(dsim.ModeError, match=message):
@@ -234,7 +238,7 @@ def test_keeper_flags_come_after_its_settings(text, whole, drain):
 
 
 def test_a_keeper_flag_given_twice_is_refused():
-    with pytest.raises(dsim.ModeError, match="got 'drain'"):
+    with pytest.raises(dsim.ModeError, match='drain is given twice'):
         dsim.parse_mode('keeper:1h:2:drain:drain', ['8:8192'])
 
 
