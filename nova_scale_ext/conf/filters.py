@@ -13,6 +13,8 @@
 
 from oslo_config import cfg
 
+from nova_scale_ext.conf import opts
+
 GROUP = cfg.OptGroup(
     name='scale_ext_filters',
     title='nova-scale-ext scheduler filters',
@@ -25,7 +27,7 @@ that set it, the smallest value is used, as Nova's ``Aggregate*`` filters do.
 
 
 def _headroom_opt(name, resource, example):
-    return cfg.FloatOpt(name,
+    return opts.FloatOpt(name,
         default=0.0, min=0.0, max=0.99,
         help=f"""
 Share of each host's {resource} capacity that ``ScaleExtHeadroomFilter``

@@ -13,6 +13,8 @@
 
 from oslo_config import cfg, types
 
+from nova_scale_ext.conf import opts
+
 GROUP = cfg.OptGroup(
     name='scale_ext_weights',
     title='nova-scale-ext packing weighers',
@@ -27,7 +29,7 @@ for its own weighers.
 DEFAULT_RESOURCE_WEIGHTS = {'VCPU': 1.0, 'MEMORY_MB': 1.0, 'DISK_GB': 1.0}
 
 OPTS = [
-    cfg.FloatOpt('best_fit_weight_multiplier',
+    opts.FloatOpt('best_fit_weight_multiplier',
         default=1.0,
         help="""
 Multiplier of the capacity-normalised best-fit weigher.
@@ -56,7 +58,7 @@ Related options:
   does not pull against packing.
 * ``packing_resource_weights``
 """),
-    cfg.FloatOpt('stranded_capacity_weight_multiplier',
+    opts.FloatOpt('stranded_capacity_weight_multiplier',
         default=1.0,
         help="""
 Multiplier of the stranded-capacity weigher.
@@ -81,7 +83,7 @@ Related options:
   together.
 * ``packing_resource_weights``
 """),
-    cfg.FloatOpt('large_slot_weight_multiplier',
+    opts.FloatOpt('large_slot_weight_multiplier',
         default=1.0,
         help="""
 Multiplier of the large-slot weigher.
@@ -126,7 +128,7 @@ Related options:
 
 * ``large_slot_weight_multiplier``
 """),
-    cfg.FloatOpt('large_slot_spare_host_share',
+    opts.FloatOpt('large_slot_spare_host_share',
         default=0.0,
         min=0.0,
         max=1.0,
@@ -160,7 +162,7 @@ Related options:
 * ``large_slot_flavors``
 """),
     cfg.Opt('packing_resource_weights',
-        type=types.Dict(value_type=types.Float(min=0.0)),
+        type=types.Dict(value_type=opts.FiniteFloat(min=0.0)),
         default=DEFAULT_RESOURCE_WEIGHTS,
         help="""
 Weight of each resource in the packing weighers' scores.

@@ -56,3 +56,18 @@ def test_missing_config_file_is_an_error(tmp_path):
     assert result.returncode != 0
     assert 'absent.conf' in result.stderr
     assert 'Traceback' not in result.stderr
+
+
+def test_nan_and_infinite_option_values_are_errors(tmp_path):
+    conf = tmp_path / 'nova.conf'
+    conf.write_text('[scale_ext_filters]\nheadroom_memory_ratio = nan\n'
+                    '[scale_ext_weights]\nbest_fit_weight_multiplier = inf\n'
+                    'large_slot_spare_host_share = nan\n'
+                    'packing_resource_weights = VCPU:nan\n')
+    result = run('--config-file', str(conf))
+    assert result.returncode == 1
+    for name in ('headroom_memory_ratio', 'best_fit_weight_multiplier',
+                 'large_slot_spare_host_share', 'packing_resource_weights'):
+        (line,) = [x for x in result.stderr.splitlines() if name in x]
+        assert 'is not a finite number' in line, line
+    assert 'Traceback' not in result.stderr
