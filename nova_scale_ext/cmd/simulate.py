@@ -20,10 +20,14 @@ keeps busy, how full they are, how much capacity each strands and, with
 """
 
 import argparse
+import os
 import sys
 import time
 
 DEFAULT_HOST_SIZE = '80c/180G'
+#: What --plot can write (matplotlib picks the format from the extension).
+PLOT_FORMATS = ('.png', '.svg', '.pdf')
+_PLOT_FORMATS_TEXT = '.png, .svg or .pdf'
 
 EPILOG = """\
 examples:
@@ -36,28 +40,66 @@ examples:
       --defrag on-rejection --defrag recommended
 
 Exit status: 0 on success, 2 for unusable input (arguments, trace, fleet
-file or nova.conf), 1 for other failures.
+file, nova.conf, or an output path that cannot be written), 1 for other
+failures.
 """
 
 
-def _positive_int(text):
+def _quoted(text):
+    from nova_scale_ext.simulate import workload
+    return workload.quoted(text)
+
+
+def _positive_int(text, maximum=None):
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f'expected a positive integer, got {text!r}') from None
+            f'expected a positive integer, got {_quoted(text)}') from None
     if value < 1:
         raise argparse.ArgumentTypeError(
-            f'expected a positive integer, got {text!r}')
+            f'expected a positive integer, got {_quoted(text)}')
+    if maximum is not None and value > maximum:
+        raise argparse.ArgumentTypeError(
+            f'expected at most {maximum:,}, got {_quoted(text)}')
     return value
 
 
-def _int(text):
+def _host_count(text):
+    from nova_scale_ext.simulate import fleet
+    return _positive_int(text, fleet.MAX_HOSTS)
+
+
+def _vm_count(text):
+    from nova_scale_ext.simulate import workload
+    return _positive_int(text, workload.MAX_SYNTHETIC_VMS)
+
+
+def _seed(text):
     try:
-        return int(text)
+        value = int(text)
     except ValueError:
+        value = -1
+    if value < 0:
         raise argparse.ArgumentTypeError(
-            f'expected an integer, got {text!r}') from None
+            f'expected a non-negative integer, got {_quoted(text)}')
+    return value
+
+
+def _path(text):
+    if not text:
+        raise argparse.ArgumentTypeError('expected a path, got an empty '
+                                         'string')
+    return text
+
+
+def _plot_path(text):
+    _path(text)
+    if os.path.splitext(text)[1].lower() not in PLOT_FORMATS:
+        raise argparse.ArgumentTypeError(
+            f'expected a file name ending in {_PLOT_FORMATS_TEXT} '
+            f'(the format to write), got {_quoted(text)}')
+    return text
 
 
 def _host_size(text):
@@ -109,7 +151,8 @@ def _load_workload(args, parser):
     from nova_scale_ext.simulate import workload
     if args.trace is None and args.trace_format is None:
         n = args.synthetic or workload.DEFAULT_SYNTHETIC_VMS
-        return workload.synthetic(n, args.seed)
+        seed = workload.DEFAULT_SEED if args.seed is None else args.seed
+        return workload.synthetic(n, seed)
     if args.trace is None:
         parser.error(f'--trace-format {args.trace_format} needs --trace PATH'
                      ' (the trace is not part of this package; see '
@@ -121,17 +164,69 @@ def _load_workload(args, parser):
 
 
 def _load_fleet(args, parser, wl):
-    from nova_scale_ext.simulate import compact, fleet
+    """The fleet to replay on; a VM that fits no host of it is an error
+    (:func:`.compact.check_fits`), and so is a fleet the search or the
+    default size would take beyond :data:`.fleet.MAX_HOSTS` hosts."""
+    from nova_scale_ext.simulate import compact, fleet, runner
     if args.fleet:
-        return fleet.load_fleet(args.fleet)
-    size = args.host_size or fleet.parse_host_size(DEFAULT_HOST_SIZE)
-    count = args.hosts
-    if count is None:
-        from nova_scale_ext.simulate import runner
-        one = fleet.identical(1, size)
-        bound = compact.lower_bound(wl, one, wl.requests(one.offers_disk))
-        count = max(runner.DEFAULT_FLEET_FACTOR * bound, 1)
+        fl = fleet.load_fleet(args.fleet)
+    else:
+        size = args.host_size or fleet.parse_host_size(DEFAULT_HOST_SIZE)
+        fl = fleet.identical(args.hosts or 1, size)
+    requests = wl.requests(fl.offers_disk)
+    default_size = not args.fleet and args.hosts is None
+    if not (args.compact or default_size):
+        compact.check_fits(wl, fl, requests)
+        return fl
+    bound = compact.lower_bound(wl, fl, requests)
+    hosts = f'{bound:,} hosts'
+    if len(fl.classes) == 1:
+        hosts += f' of {fl.classes[0].size_text()}'
+    if not default_size:
+        if bound > fleet.MAX_HOSTS:
+            raise fleet.FleetError(
+                f'the lower bound is {hosts}, more than the '
+                f'{fleet.MAX_HOSTS:,} hosts the simulator replays')
+        return fl
+    count = max(runner.DEFAULT_FLEET_FACTOR * bound, 1)
+    if count > fleet.MAX_HOSTS:
+        raise fleet.FleetError(
+            f'the default fleet, {runner.DEFAULT_FLEET_FACTOR} x the lower '
+            f'bound of {hosts}, is more than the {fleet.MAX_HOSTS:,} hosts '
+            'the simulator replays: give --hosts N or a larger --host-size')
     return fleet.identical(count, size)
+
+
+def _same_file(a, b):
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+def _check_outputs(args):
+    """Why an output path (--json, --plot) cannot be written, or None."""
+    outputs = [(opt, path) for opt, path in (('--json', args.json),
+                                             ('--plot', args.plot))
+               if path is not None]
+    inputs = [('--trace', args.trace), ('--fleet', args.fleet)]
+    inputs += [('--config', path) for path in args.config]
+    for opt, path in outputs:
+        for other, source in inputs + outputs:
+            if source is None or other == opt:
+                continue
+            if _same_file(path, source):
+                return (f'{opt} {path} is also the {other} file; it would '
+                        'be overwritten')
+        if os.path.isdir(path):
+            return f'cannot write {path}: it is a directory'
+        parent = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(parent):
+            return f'cannot write {path}: no such directory {parent}'
+        target = path if os.path.exists(path) else parent
+        if not os.access(target, os.W_OK):
+            return f'cannot write {path}: permission denied'
+    return None
 
 
 def _policies(args):
@@ -164,6 +259,15 @@ def run(args, parser=None):
         parser.error('--synthetic and --trace-format are exclusive')
     if args.fleet and (args.hosts is not None or args.host_size is not None):
         parser.error('--fleet and --hosts/--host-size are exclusive')
+    if args.seed is not None and (args.trace is not None
+                                  or args.trace_format is not None):
+        parser.error('--seed is the seed of the synthetic workload; a '
+                     'trace is replayed as it is (--resample-days S '
+                     'resamples it with seed S)')
+    problem = _check_outputs(args)
+    if problem:
+        print(f'nova-scale-ext simulate: error: {problem}', file=sys.stderr)
+        return 2
     from nova_scale_ext.defrag import simulate as dsim
     try:
         for text in args.defrag:
@@ -228,41 +332,49 @@ def run(args, parser=None):
 
 
 def build_parser(parser):
-    from nova_scale_ext.simulate import policy, runner, workload
+    from nova_scale_ext.simulate import fleet, policy, runner, workload
     work = parser.add_argument_group('workload (default: --synthetic '
                                      f'{workload.DEFAULT_SYNTHETIC_VMS})')
-    work.add_argument('--trace', metavar='PATH',
-                      help='CSV of VMs to replay')
+    work.add_argument('--trace', metavar='PATH', type=_path,
+                      help='CSV of VMs to replay (at most '
+                           f'{workload.MAX_VCPUS:,} vCPUs, 4 PiB of memory '
+                           'and 1 EiB of disk per VM, times up to '
+                           f'{workload.MAX_TIME_S:,} s)')
     work.add_argument('--trace-format', choices=workload.FORMATS,
                       help='format of --trace (default: from its '
                            'header): csv, or huawei-lt for the public '
                            'Huawei Cloud trace in arrival/lifetime form')
-    work.add_argument('--synthetic', type=_positive_int, metavar='N',
-                      help='built-in public-cloud-like workload of N VMs')
-    work.add_argument('--seed', type=_int, default=workload.DEFAULT_SEED,
-                      metavar='S', help='seed of --synthetic (default: '
-                                        '%(default)s)')
-    work.add_argument('--resample-days', type=_int, metavar='S',
+    work.add_argument('--synthetic', type=_vm_count, metavar='N',
+                      help='built-in public-cloud-like workload of N VMs '
+                           f'(at most {workload.MAX_SYNTHETIC_VMS:,})')
+    work.add_argument('--seed', type=_seed, metavar='S',
+                      help='seed of the synthetic workload (default: '
+                           f'{workload.DEFAULT_SEED})')
+    work.add_argument('--resample-days', type=_seed, metavar='S',
                       help='replay a day-bootstrapped resample of the '
-                           'trace (days drawn with replacement, seed S)')
+                           'trace (days drawn with replacement, seed S; '
+                           'the trace may span at most '
+                           f'{workload.MAX_RESAMPLE_DAYS:,} days)')
     hosts = parser.add_argument_group('fleet')
-    hosts.add_argument('--hosts', type=_positive_int, metavar='N',
+    hosts.add_argument('--hosts', type=_host_count, metavar='N',
                        help='number of identical hosts (default: '
                             f'{runner.DEFAULT_FLEET_FACTOR} x the lower '
-                            'bound)')
+                            f'bound; at most {fleet.MAX_HOSTS:,})')
     hosts.add_argument('--host-size', type=_host_size, metavar='SIZE',
                        help='VCPUSc/MEMG[/DISK], e.g. 80c/180G or '
                             f'96c/384G/2000 (default: {DEFAULT_HOST_SIZE}; '
                             'without DISK instances boot from volume)')
-    hosts.add_argument('--fleet', metavar='FLEET.yaml',
-                       help='YAML file of host classes and aggregates')
+    hosts.add_argument('--fleet', metavar='FLEET.yaml', type=_path,
+                       help='YAML file of host classes and aggregates (at '
+                            f'most {fleet.MAX_HOSTS:,} hosts; no YAML '
+                            'anchors or aliases)')
     pols = parser.add_argument_group('policies (default: all built-in)')
     pols.add_argument('--policy', action='append', default=[],
                       choices=policy.BUILTIN, metavar='NAME',
                       help='built-in policy: ' + ', '.join(policy.BUILTIN)
                            + ' (repeatable)')
     pols.add_argument('--config', action='append', default=[],
-                      metavar='NOVA_CONF',
+                      metavar='NOVA_CONF', type=_path,
                       help='a nova.conf to compare, named after the file '
                            '(repeatable)')
     pols.add_argument('--engine', choices=runner.ENGINES, default='auto',
@@ -285,10 +397,11 @@ def build_parser(parser):
     out.add_argument('--compact', action='store_true',
                      help='also search the smallest number of identical '
                           'hosts each policy needs')
-    out.add_argument('--json', metavar='OUT.json',
+    out.add_argument('--json', metavar='OUT.json', type=_path,
                      help='write the results as JSON')
-    out.add_argument('--plot', metavar='OUT.png',
-                     help='plot active hosts over time (needs matplotlib)')
+    out.add_argument('--plot', metavar='OUT.png', type=_plot_path,
+                     help='plot active hosts over time to a '
+                          f'{_PLOT_FORMATS_TEXT} file (needs matplotlib)')
     out.add_argument('--no-progress', action='store_true',
                      help='no progress bar, even on a terminal')
     parser.set_defaults(func=run, _parser=parser)

@@ -16,7 +16,9 @@ Lower bound
     capacity)`` for identical hosts; for a mixed fleet, the smallest number
     of its hosts, largest first, whose capacity covers the peak demand of
     each resource.  No fleet with fewer hosts can hold the VMs alive at the
-    peak, whatever the policy.
+    peak, whatever the policy.  A VM that fits no host of the fleet, even
+    an empty one, is an error (:class:`Unplaceable`): no number of such
+    hosts places it, so it can neither bound nor size a fleet.
 
 Hosts needed
     The smallest number ``N`` of identical hosts on which a policy places
@@ -85,11 +87,50 @@ from nova_scale_ext.simulate.replay import (
     Progress,
     replay,
 )
-from nova_scale_ext.simulate.workload import Workload
+from nova_scale_ext.simulate.workload import Workload, quoted
 
 FloatArray = npt.NDArray[np.float64]
 MakeChooser = Callable[[model.Ledger], Chooser]
 MakeDefrag = Callable[[model.Ledger, Chooser], Consolidation]
+
+
+class Unplaceable(ValueError):
+    """A VM of the workload fits no host of the fleet, even empty."""
+
+
+_UNITS = (('vCPUs', ''), ('MiB', ' of memory'), ('GiB', ' of disk'))
+
+
+def check_fits(workload: Workload, fleet: fleet_mod.Fleet,
+               requests: FloatArray) -> None:
+    """Raise :class:`Unplaceable` naming the first VM that fits no empty
+    host of ``fleet`` (after reserved amounts and allocation ratios)."""
+    if not len(workload) or not fleet.classes:
+        return
+    one = fleet_mod.Fleet(tuple(dataclasses.replace(c, count=1)
+                                for c in fleet.classes))
+    room = np.minimum(one.capacity, one.total)          # (classes, 3)
+    shapes, shape_of = model.shapes_of(requests)
+    fits = ((shapes[:, None, :] <= room[None]) | (shapes[:, None, :] <= 0)
+            ).all(axis=2).any(axis=1)
+    if fits.all():
+        return
+    vm = int(np.flatnonzero(~fits[shape_of])[0])
+    asked = requests[vm]
+    largest = room.max(axis=0)
+    hosts = (f'a host of {fleet.classes[0].size_text()}'
+             if len(fleet.classes) == 1 else 'any host of the fleet')
+    over = [r for r in range(3) if asked[r] > largest[r]]
+    amounts = [f'{x:,.0f} {unit}{label}' for x, (unit, label)
+               in zip(asked, _UNITS)]
+    if over:
+        r = over[0]
+        what = (f'asks {amounts[r]}, more than {hosts} offers '
+                f'({largest[r]:,.0f} {_UNITS[r][0]})')
+    else:
+        what = f'({", ".join(amounts)}) fits no single host of the fleet'
+    raise Unplaceable(f'{workload.name}: VM {quoted(str(workload.ids[vm]))} '
+                      f'{what}: no number of such hosts can place it')
 
 
 def hosts_for(demand: float, capacity: float) -> int:
@@ -112,8 +153,10 @@ def lower_bound(workload: Workload, fleet: fleet_mod.Fleet,
 
     For one host class, ``ceil(peak demand / host capacity)`` per resource;
     otherwise hosts are counted largest first (per resource), and beyond the
-    fleet's own hosts as more copies of its largest.
+    fleet's own hosts as more copies of its largest.  Raises
+    :class:`Unplaceable` if a VM fits no host (:func:`check_fits`).
     """
+    check_fits(workload, fleet, requests)
     peak = workload.alive_peak(requests)
     if len(fleet.classes) == 1:
         caps = fleet.resized(1).capacity[0]

@@ -35,6 +35,12 @@ fleets from a YAML file::
       overcommit:
         best_fit_weight_multiplier: 2.0
 
+A fleet has at most :data:`MAX_HOSTS` hosts, each at most as large as the
+largest VM a trace may give (:data:`.workload.MAX_VCPUS` and so on); names
+are at most :data:`MAX_NAME` characters, as in Nova.  YAML anchors and
+aliases (``&``, ``*``, ``<<``) are refused: a few of them expand into
+gigabytes.
+
 Nothing here imports Nova.
 """
 
@@ -48,6 +54,20 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from nova_scale_ext.simulate.workload import (
+    MAX_DISK_GB,
+    MAX_MEMORY_MB,
+    MAX_VCPUS,
+    quoted,
+    shortened,
+)
+
+#: Most hosts a fleet may have (well above any cloud's region).
+MAX_HOSTS = 1_000_000
+#: Longest host class or aggregate name (and aggregate metadata key or
+#: value), as in Nova's database.
+MAX_NAME = 255
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -192,21 +212,26 @@ def parse_host_size(text: str, name: str = 'host') -> HostClass:
     class of count 0.  Without a disk the hosts have no local disk."""
     match = _SIZE.match(text or '')
     if not match:
-        raise FleetError(f'invalid host size {text!r}: expected VCPUSc/MEMG'
+        raise FleetError(f'invalid host size {quoted(text)}: expected '
+                         'VCPUSc/MEMG'
                          '[/DISK], for example 80c/180G or 96c/384G/2000')
-    cpu = int(match['cpu'])
+    cpu = float(match['cpu'])
     mem = float(match['mem']) * (1024 if match['mu'].upper() == 'G' else 1)
     disk = 0.0
     if match['disk']:
         disk = float(match['disk']) * (
             1024 if (match['du'] or '').upper() == 'T' else 1)
     if cpu < 1 or mem < 1:
-        raise FleetError(f'invalid host size {text!r}: vCPUs and memory must '
-                         'be positive')
+        raise FleetError(f'invalid host size {quoted(text)}: vCPUs and '
+                         'memory must be positive')
+    if cpu > MAX_VCPUS or mem > MAX_MEMORY_MB or disk > MAX_DISK_GB:
+        raise FleetError(f'invalid host size {quoted(text)}: at most '
+                         f'{MAX_VCPUS:,} vCPUs, {MAX_MEMORY_MB // 1024:,}G '
+                         f'(4 PiB) and {MAX_DISK_GB:,} GiB of disk')
     if mem != int(mem) or disk != int(disk):
-        raise FleetError(f'invalid host size {text!r}: memory must be a '
-                         'whole number of MiB and disk of GiB')
-    return HostClass(name=name, count=0, vcpus=cpu, memory_mb=int(mem),
+        raise FleetError(f'invalid host size {quoted(text)}: memory must be '
+                         'a whole number of MiB and disk of GiB')
+    return HostClass(name=name, count=0, vcpus=int(cpu), memory_mb=int(mem),
                      disk_gb=int(disk))
 
 
@@ -215,40 +240,82 @@ def identical(count: int, size: HostClass | str) -> Fleet:
     cls = parse_host_size(size) if isinstance(size, str) else size
     if count < 0:
         raise FleetError('the number of hosts must be >= 0')
+    if count > MAX_HOSTS:
+        raise FleetError(f'the number of hosts must be at most '
+                         f'{MAX_HOSTS:,}, not {count:,}')
     cls = dataclasses.replace(cls, count=count)
     return Fleet((cls,), {}, f'{count} x {cls.size_text()}')
 
 
 # --- YAML fleet files --------------------------------------------------------
 
-_CLASS_KEYS: dict[str, tuple[type, float, str]] = {
-    'count': (int, 1, 'a positive integer'),
-    'vcpus': (int, 1, 'a positive integer'),
-    'memory_mb': (int, 1, 'a positive integer (MiB)'),
-    'disk_gb': (int, 0, 'a non-negative integer (GiB)'),
-    'cpu_allocation_ratio': (float, 0, 'a positive number'),
-    'ram_allocation_ratio': (float, 0, 'a positive number'),
-    'disk_allocation_ratio': (float, 0, 'a positive number'),
-    'reserved_vcpus': (int, 0, 'a non-negative integer'),
-    'reserved_memory_mb': (int, 0, 'a non-negative integer (MiB)'),
-    'reserved_disk_gb': (int, 0, 'a non-negative integer (GiB)'),
+_CLASS_KEYS: dict[str, tuple[type, float, str, float]] = {
+    'count': (int, 1, 'a positive integer', MAX_HOSTS),
+    'vcpus': (int, 1, 'a positive integer', MAX_VCPUS),
+    'memory_mb': (int, 1, 'a positive integer (MiB)', MAX_MEMORY_MB),
+    'disk_gb': (int, 0, 'a non-negative integer (GiB)', MAX_DISK_GB),
+    'cpu_allocation_ratio': (float, 0, 'a positive number', np.inf),
+    'ram_allocation_ratio': (float, 0, 'a positive number', np.inf),
+    'disk_allocation_ratio': (float, 0, 'a positive number', np.inf),
+    'reserved_vcpus': (int, 0, 'a non-negative integer', MAX_VCPUS),
+    'reserved_memory_mb': (int, 0, 'a non-negative integer (MiB)',
+                           MAX_MEMORY_MB),
+    'reserved_disk_gb': (int, 0, 'a non-negative integer (GiB)',
+                         MAX_DISK_GB),
 }
 _REQUIRED = ('count', 'vcpus', 'memory_mb')
 
 
 def _number(path: str, key: str, value: Any, kind: type, minimum: float,
-            what: str) -> int | float:
-    bad = FleetError(f'{path}: {key}: expected {what}, got {value!r}')
+            what: str, maximum: float) -> int | float:
+    bad = FleetError(f'{path}: {key}: expected {what}, got {quoted(value)}')
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise bad
+    if isinstance(value, float) and not np.isfinite(value):
+        raise bad
+    if value > maximum:
+        raise FleetError(f'{path}: {key}: expected at most {maximum:,}, got '
+                         f'{quoted(value)}')
     if kind is int:
         if value != int(value) or value < minimum:
             raise bad
         return int(value)
     number = float(value)
-    if not np.isfinite(number) or number <= minimum:
+    if number <= minimum:
         raise bad
     return number
+
+
+def _name(path: str, key: str, value: Any) -> str:
+    """An aggregate name, metadata key or value: a scalar of at most
+    :data:`MAX_NAME` characters, as a string."""
+    if value is None or isinstance(value, (dict, list, tuple, set)):
+        raise FleetError(f'{path}: {key}: expected a string, got '
+                         f'{quoted(value)}')
+    text = str(value)
+    if not text or len(text) > MAX_NAME:
+        raise FleetError(f'{path}: {key}: expected 1 to {MAX_NAME} '
+                         f'characters, got {quoted(text)}')
+    return text
+
+
+def _loader(path: str) -> type:
+    """yaml's safe loader, refusing anchors and aliases (a few of them
+    expand into gigabytes)."""
+    import yaml
+
+    class NoAliases(yaml.SafeLoader):
+        def compose_node(self, parent, index):
+            event = self.peek_event()
+            if (isinstance(event, yaml.AliasEvent)
+                    or getattr(event, 'anchor', None) is not None):
+                raise FleetError(
+                    f'{path}, line {event.start_mark.line + 1}: YAML '
+                    'anchors and aliases (&, *) are not allowed in a fleet '
+                    'file; write each value out')
+            return super().compose_node(parent, index)
+
+    return NoAliases
 
 
 def load_fleet(path: str) -> Fleet:
@@ -256,20 +323,29 @@ def load_fleet(path: str) -> Fleet:
     import yaml
     try:
         with open(path, encoding='utf-8') as handle:
-            doc = yaml.safe_load(handle)
+            doc = yaml.load(handle, Loader=_loader(path))
     except OSError as exc:
         raise FleetError(f'{path}: cannot open: {exc.strerror}') from None
+    except UnicodeDecodeError:
+        raise FleetError(f'{path}: not a text file') from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, 'problem_mark', None)
         where = f', line {mark.line + 1}' if mark is not None else ''
         problem = getattr(exc, 'problem', None) or exc
         raise FleetError(f'{path}{where}: not valid YAML: {problem}') from None
+    except FleetError:
+        raise
+    except ValueError as exc:       # e.g. an integer of 5,000 digits
+        raise FleetError(f'{path}: not a usable YAML file: '
+                         f"{shortened(str(exc).split(';')[0], 100)}"
+                         ) from None
     if not isinstance(doc, dict):
         raise FleetError(f'{path}: expected a mapping with the key '
                          "'host_classes' (a list of host classes)")
     unknown = set(doc) - {'host_classes', 'aggregates', 'name'}
     if unknown:
-        raise FleetError(f'{path}: {sorted(map(str, unknown))[0]}: unknown '
+        first = shortened(sorted(map(str, unknown))[0])
+        raise FleetError(f'{path}: {first}: unknown '
                          "key; expected 'host_classes', 'aggregates' and "
                          "optionally 'name'")
     aggregates: dict[str, dict[str, str]] = {}
@@ -278,15 +354,21 @@ def load_fleet(path: str) -> Fleet:
         raise FleetError(f'{path}: aggregates: expected a mapping of '
                          'aggregate name to its metadata (a mapping)')
     for agg, meta in raw_aggs.items():
+        agg = _name(path, 'aggregates', agg)
         meta = {} if meta is None else meta
+        where = f'aggregates.{shortened(agg)}'
         if not isinstance(meta, dict):
-            raise FleetError(f'{path}: aggregates.{agg}: expected a mapping '
-                             'of metadata keys to values')
+            raise FleetError(f'{path}: {where}: expected a mapping of '
+                             'metadata keys to values')
+        aggregates[agg] = {}
         for key, value in meta.items():
+            key = _name(path, f'{where} key', key)
             if isinstance(value, (dict, list)) or value is None:
-                raise FleetError(f'{path}: aggregates.{agg}.{key}: expected '
-                                 f'a scalar metadata value, got {value!r}')
-        aggregates[str(agg)] = {str(k): str(v) for k, v in meta.items()}
+                raise FleetError(f'{path}: {where}.{shortened(key)}: '
+                                 'expected a scalar metadata value, got '
+                                 f'{quoted(value)}')
+            aggregates[agg][key] = _name(path, f'{where}.{shortened(key)}',
+                                         value)
     classes_doc = doc.get('host_classes')
     if not isinstance(classes_doc, list) or not classes_doc:
         raise FleetError(f'{path}: host_classes: expected a non-empty list '
@@ -301,22 +383,23 @@ def load_fleet(path: str) -> Fleet:
         for key in entry:
             if key not in _CLASS_KEYS and key not in ('name', 'aggregates'):
                 raise FleetError(
-                    f'{path}: {where}.{key}: unknown key; expected name, '
-                    f"aggregates, {', '.join(_CLASS_KEYS)}")
+                    f'{path}: {where}.{shortened(str(key))}: unknown key; '
+                    f"expected name, aggregates, {', '.join(_CLASS_KEYS)}")
         for key in _REQUIRED:
             if key not in entry:
                 raise FleetError(f'{path}: {where}.{key}: missing; expected '
                                  f'{_CLASS_KEYS[key][2]}')
         values: dict[str, Any] = {}
-        for key, (kind, minimum, what) in _CLASS_KEYS.items():
+        for key, (kind, minimum, what, maximum) in _CLASS_KEYS.items():
             if key in entry:
                 values[key] = _number(path, f'{where}.{key}', entry[key],
-                                      kind, minimum, what)
+                                      kind, minimum, what, maximum)
         name = str(entry.get('name') or f'class-{i}')
-        if not re.match(r'^[A-Za-z0-9_.-]+$', name) or name in names:
+        if (not re.match(r'^[A-Za-z0-9_.-]+$', name) or name in names
+                or len(name) > MAX_NAME):
             raise FleetError(f'{path}: {where}.name: expected a unique name '
-                             f'of letters, digits, ".", "_" or "-", got '
-                             f'{name!r}')
+                             f'of at most {MAX_NAME} letters, digits, ".", '
+                             f'"_" or "-", got {quoted(name)}')
         names.add(name)
         aggs = entry.get('aggregates') or []
         if isinstance(aggs, str):
@@ -324,15 +407,21 @@ def load_fleet(path: str) -> Fleet:
         if not isinstance(aggs, list):
             raise FleetError(f'{path}: {where}.aggregates: expected a list '
                              'of aggregate names')
+        aggs = [_name(path, f'{where}.aggregates', agg) for agg in aggs]
         for agg in aggs:
-            if str(agg) not in aggregates:
-                aggregates[str(agg)] = {}
+            if agg not in aggregates:
+                aggregates[agg] = {}
         for res in ('vcpus', 'memory_mb', 'disk_gb'):
             reserved = values.get(f'reserved_{res}', 0)
             if reserved and reserved >= values.get(res, 0):
                 raise FleetError(f'{path}: {where}.reserved_{res}: expected '
                                  f'less than {res} ({values.get(res, 0)})')
-        classes.append(HostClass(name=name, aggregates=tuple(map(str, aggs)),
+        classes.append(HostClass(name=name, aggregates=tuple(aggs),
                                  **values))
+    hosts = sum(c.count for c in classes)
+    if hosts > MAX_HOSTS:
+        raise FleetError(f'{path}: host_classes: expected at most '
+                         f'{MAX_HOSTS:,} hosts in all, got {hosts:,}')
+    name = doc.get('name')
     return Fleet(tuple(classes), aggregates,
-                 str(doc.get('name') or path))
+                 path if name in (None, '') else _name(path, 'name', name))

@@ -185,7 +185,8 @@ def write_json(report, path):
 
 
 def plot(report, path, title=None):
-    """Active hosts over time, one line per policy, as a PNG."""
+    """Active hosts over time, one line per policy, in the format of
+    ``path``'s extension (.png, .svg or .pdf)."""
     try:
         import matplotlib
         matplotlib.use('Agg')

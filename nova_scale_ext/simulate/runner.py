@@ -334,5 +334,6 @@ def _search(eng, mode, workload, requests, fleet, bound, progress, name):
         eng.chooser, workload, requests, fleet, bound,
         share_prefixes=eng.shares_prefixes, sensitive=sensitive,
         spare_share=eng.spare_share, max_candidates=eng.limit,
-        progress=search_tick, make_defrag=make_defrag)
+        progress=search_tick, make_defrag=make_defrag,
+        limit=min(workload.peak_alive_vms() + 1, fleet_mod.MAX_HOSTS))
 

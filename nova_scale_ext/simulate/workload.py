@@ -28,6 +28,11 @@ Three sources, all giving a :class:`Workload`:
   (general, compute and memory flavor families, small flavors dominating,
   diurnal arrivals with batches, heavy-tailed lifetimes).
 
+Sizes and times beyond what any cloud has are refused as bad input (a unit
+mistake, or garbage): at most :data:`MAX_VCPUS` vCPUs, :data:`MAX_MEMORY_MB`
+MiB and :data:`MAX_DISK_GB` GiB of disk per VM, times and lifetimes of at
+most :data:`MAX_TIME_S` seconds.
+
 Nothing here imports Nova.
 """
 
@@ -50,6 +55,28 @@ HUAWEI_COLUMNS = ('vmid', 'cpu', 'mem', 'at', 'lt')
 CSV_REQUIRED = ('id', 'vcpus', 'memory_mb', 'disk_gb', 'start_s', 'end_s')
 CSV_OPTIONAL = ('flavor', 'project')
 FORMATS = ('huawei-lt', 'csv')
+
+#: Largest VM, and latest time, a trace may give (see the module docstring).
+MAX_VCPUS = 2 ** 20                 # 1,048,576 vCPUs
+MAX_MEMORY_MB = 2 ** 32             # 4 PiB
+MAX_DISK_GB = 2 ** 30               # 1 EiB
+MAX_TIME_S = 10 ** 11               # about 3,170 years
+#: Most VMs of :func:`synthetic`, and most days :func:`resample_days` lays
+#: out (100 years).
+MAX_SYNTHETIC_VMS = 10_000_000
+MAX_RESAMPLE_DAYS = 36_525
+#: Longest text of the input an error message quotes.
+MAX_QUOTED = 60
+
+
+def shortened(text: str, limit: int = MAX_QUOTED) -> str:
+    """``text`` cut to ``limit`` characters, for an error message."""
+    return text if len(text) <= limit else text[:limit - 3] + '...'
+
+
+def quoted(value: object) -> str:
+    """``repr(value)``, cut to :data:`MAX_QUOTED` characters."""
+    return shortened(repr(value))
 
 
 class WorkloadError(ValueError):
@@ -179,32 +206,43 @@ def _numbered(path: str) -> Iterator[tuple[int, list[str]]]:
         yield line, [cell.strip() for cell in row]
 
 
+def _too_large(path: str, line: int, field: str, text: str,
+               maximum: float, unit: str) -> WorkloadError:
+    return WorkloadError(path, line, field,
+                         f'expected at most {maximum:,.0f}{unit}, got '
+                         f'{quoted(text)}')
+
+
 def _int(path: str, line: int, field: str, text: str, minimum: int,
-         what: str) -> int:
+         what: str, maximum: int, unit: str) -> int:
     try:
         value = float(text)
         if not math.isfinite(value) or value != int(value):
             raise ValueError
-        number = int(value)
-    except (ValueError, OverflowError):
+    except ValueError:
         raise WorkloadError(path, line, field,
-                            f'expected {what}, got {text!r}') from None
-    if number < minimum:
+                            f'expected {what}, got {quoted(text)}') from None
+    if value < minimum:
         raise WorkloadError(path, line, field,
-                            f'expected {what}, got {text!r}')
-    return number
+                            f'expected {what}, got {quoted(text)}')
+    if value > maximum:
+        raise _too_large(path, line, field, text, maximum, unit)
+    return int(value)
 
 
 def _float(path: str, line: int, field: str, text: str, minimum: float,
-           what: str) -> float:
+           what: str, maximum: float = MAX_TIME_S,
+           unit: str = ' s (about 3,170 years)') -> float:
     try:
         value = float(text)
     except ValueError:
         raise WorkloadError(path, line, field,
-                            f'expected {what}, got {text!r}') from None
+                            f'expected {what}, got {quoted(text)}') from None
     if not math.isfinite(value) or value < minimum:
         raise WorkloadError(path, line, field,
-                            f'expected {what}, got {text!r}')
+                            f'expected {what}, got {quoted(text)}')
+    if value > maximum:
+        raise _too_large(path, line, field, text, maximum, unit)
     return value
 
 
@@ -231,7 +269,7 @@ def read_huawei_lt(path: str) -> Workload:
     if tuple(header) != HUAWEI_COLUMNS:
         raise WorkloadError(path, line, None,
                             f"expected the header {','.join(HUAWEI_COLUMNS)}"
-                            f", got {','.join(header)!r}")
+                            f", got {quoted(','.join(header))}")
     ids: list[str] = []
     cpu: list[int] = []
     mem: list[int] = []
@@ -244,13 +282,15 @@ def read_huawei_lt(path: str) -> Workload:
                                 f'got {len(row)}')
         vmid, c, m, at, lt = row
         ids.append(vmid)
-        cpu.append(_int(path, line, 'cpu', c, 1, 'a positive integer'))
-        gib = _float(path, line, 'mem', m, 0.0, 'a positive number of GiB')
+        cpu.append(_int(path, line, 'cpu', c, 1, 'a positive integer',
+                        MAX_VCPUS, ' vCPUs'))
+        gib = _float(path, line, 'mem', m, 0.0, 'a positive number of GiB',
+                     MAX_MEMORY_MB // 1024, ' GiB (4 PiB)')
         mib = round(gib * 1024)
         if mib < 1:
             raise WorkloadError(path, line, 'mem',
                                 f'expected a positive number of GiB, got '
-                                f'{m!r}')
+                                f'{quoted(m)}')
         mem.append(mib)
         t = _float(path, line, 'at', at, 0.0,
                    'an arrival time in seconds (>= 0)')
@@ -271,7 +311,7 @@ def read_csv(path: str) -> Workload:
     known = CSV_REQUIRED + CSV_OPTIONAL
     unknown = [c for c in header if c not in known]
     if unknown:
-        raise WorkloadError(path, line, unknown[0],
+        raise WorkloadError(path, line, shortened(unknown[0]),
                             f"unknown column; expected {','.join(known)}")
     missing = [c for c in CSV_REQUIRED if c not in header]
     if missing:
@@ -297,11 +337,13 @@ def read_csv(path: str) -> Workload:
                                 f'{len(row)}')
         ids.append(row[col['id']])
         cpu.append(_int(path, line, 'vcpus', row[col['vcpus']], 1,
-                        'a positive integer'))
+                        'a positive integer', MAX_VCPUS, ' vCPUs'))
         mem.append(_int(path, line, 'memory_mb', row[col['memory_mb']], 1,
-                        'a positive integer (MiB)'))
+                        'a positive integer (MiB)', MAX_MEMORY_MB,
+                        ' MiB (4 PiB)'))
         disk.append(_int(path, line, 'disk_gb', row[col['disk_gb']], 0,
-                         'a non-negative integer (GiB)'))
+                         'a non-negative integer (GiB)', MAX_DISK_GB,
+                         ' GiB (1 EiB)'))
         t0 = _float(path, line, 'start_s', row[col['start_s']], 0.0,
                     'a time in seconds (>= 0)')
         start.append(t0)
@@ -403,6 +445,9 @@ def synthetic(n: int = DEFAULT_SYNTHETIC_VMS, seed: int = DEFAULT_SEED,
     """
     if n < 0:
         raise ValueError('the number of VMs must be >= 0')
+    if n > MAX_SYNTHETIC_VMS:
+        raise ValueError(f'the number of VMs must be at most '
+                         f'{MAX_SYNTHETIC_VMS:,}')
     rng = np.random.default_rng(seed)
     shares = np.array([f[4] for f in SYNTHETIC_FLAVORS])
     shares /= shares.sum()
@@ -465,17 +510,26 @@ def resample_days(workload: Workload, seed: int) -> Workload:
     VMs overlap later days as they did).  The result has the flavor mix,
     daily rhythm and lifetimes of the original, but bursts and quiet days in
     other orders and numbers: a workload the policies were not tuned on.
-    The same ``seed`` always gives the same resample.
+    The same ``seed`` always gives the same resample.  A workload spanning
+    more than :data:`MAX_RESAMPLE_DAYS` days is refused.
     """
     n = len(workload)
     if n == 0:
         return workload
     t0 = float(workload.start.min())
+    days = int((float(workload.start.max()) - t0) // DAY_S) + 1
+    if days > MAX_RESAMPLE_DAYS:
+        raise WorkloadError(workload.name, None, None,
+                            f'its arrivals span {days:,} days; a day '
+                            f'resample lays out at most '
+                            f'{MAX_RESAMPLE_DAYS:,} (100 years)')
     day_of = np.floor((workload.start - t0) / DAY_S).astype(np.int64)
     days = int(day_of.max()) + 1
     rng = np.random.default_rng(seed)
     drawn = rng.integers(0, days, size=days)
-    members = [np.flatnonzero(day_of == d) for d in range(days)]
+    by_day = np.argsort(day_of, kind='stable')
+    cuts = np.searchsorted(day_of[by_day], np.arange(days + 1))
+    members = [by_day[cuts[d]:cuts[d + 1]] for d in range(days)]
     parts = []
     shifts = []
     for slot, day in enumerate(drawn.tolist()):

@@ -78,6 +78,19 @@ def test_table_on_stdout_and_config_policy(tmp_path):
     # The Huawei trace is a documented input, never a path the package
     # guesses.
     (('--trace-format', 'huawei-lt'), 'needs --trace PATH'),
+    (('--hosts', '1000000000000'), 'at most 1,000,000'),
+    (('--synthetic', '100000000000'), 'at most 10,000,000'),
+    (('--seed', '-1'), 'expected a non-negative integer'),
+    (('--resample-days', '-1'), 'expected a non-negative integer'),
+    (('--json', ''), 'argument --json: expected a path'),
+    (('--plot', ''), 'argument --plot: expected a path'),
+    (('--fleet', ''), 'argument --fleet: expected a path'),
+    (('--trace', ''), 'argument --trace: expected a path'),
+    (('--config', ''), 'argument --config: expected a path'),
+    (('--plot', 'out.jpgg'), 'ending in .png, .svg or .pdf'),
+    (('--plot', 'out'), 'ending in .png, .svg or .pdf'),
+    (('--trace', 'x.csv', '--seed', '3'), '--seed is the seed of the '
+                                          'synthetic workload'),
 ])
 def test_bad_arguments_exit_2_with_a_message(args, needle):
     res = _run(*args)
@@ -100,12 +113,125 @@ def test_a_nova_conf_nova_scheduler_would_refuse(tmp_path):
     assert 'Traceback' not in res.stderr
 
 
-def test_unwritable_output_is_an_error_not_a_traceback(tmp_path):
+def test_unwritable_output_is_an_error_before_the_replay(tmp_path):
     res = _run('--synthetic', '50', '--policy', 'nova-stack', '--json',
                str(tmp_path / 'no' / 'such' / 'dir.json'))
-    assert res.returncode == 1
-    assert 'cannot write' in res.stderr
+    assert res.returncode == 2
+    assert 'cannot write' in res.stderr and 'no such directory' in res.stderr
     assert 'Traceback' not in res.stderr
+    assert res.stdout == ''                 # nothing was replayed
+    res = _run('--synthetic', '50', '--policy', 'nova-stack', '--plot',
+               str(tmp_path / 'no' / 'plot.svg'))
+    assert res.returncode == 2 and 'no such directory' in res.stderr
+    assert res.stdout == ''
+    res = _run('--synthetic', '50', '--json', str(tmp_path))
+    assert res.returncode == 2 and 'is a directory' in res.stderr
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason='root may write anywhere')
+def test_read_only_output_directory(tmp_path):
+    tmp_path.chmod(0o500)
+    try:
+        res = _run('--synthetic', '50', '--json', str(tmp_path / 'o.json'))
+    finally:
+        tmp_path.chmod(0o700)
+    assert res.returncode == 2 and 'permission denied' in res.stderr
+    assert res.stdout == ''
+
+
+def _trace(tmp_path, rows, name='vms.csv'):
+    path = tmp_path / name
+    path.write_text('id,vcpus,memory_mb,disk_gb,start_s,end_s\n' + rows)
+    return str(path)
+
+
+def test_an_output_is_never_an_input(tmp_path):
+    trace = _trace(tmp_path, 'a,2,4096,0,0,100\n')
+    before = pathlib.Path(trace).read_text()
+    for args in (('--json', trace), ('--plot', trace + '.png'),
+                 ('--json', str(tmp_path / '.' / 'vms.csv'))):
+        if args[0] == '--plot':
+            pathlib.Path(args[1]).symlink_to(trace)
+        res = _run('--trace', trace, '--policy', 'nova-stack', *args)
+        assert res.returncode == 2, args
+        assert 'is also the --trace file; it would be overwritten' in (
+            res.stderr)
+        assert pathlib.Path(trace).read_text() == before
+    conf = tmp_path / 'mine.conf'
+    conf.write_text('[filter_scheduler]\n')
+    res = _run('--synthetic', '50', '--config', str(conf), '--json',
+               str(conf))
+    assert res.returncode == 2 and 'also the --config file' in res.stderr
+    out = str(tmp_path / 'o.svg')
+    res = _run('--synthetic', '50', '--json', out, '--plot', out)
+    assert res.returncode == 2 and 'also the --plot file' in res.stderr
+
+
+@pytest.mark.parametrize('rows,needle', [
+    ('a,1e30,4096,0,0,100\n',
+     "line 2, field 'vcpus': expected at most 1,048,576 vCPUs, got '1e30'"),
+    (f'a,2,{2 ** 63},0,0,100\n',
+     "line 2, field 'memory_mb': expected at most 4,294,967,296 MiB"),
+    # memory written in KiB: the VM fits no host, so sizes no fleet
+    ('a,2,4096,0,0,100\nb,2,1000000000,0,5,100\n',
+     "VM 'b' asks 1,000,000,000 MiB of memory, more than a host of "
+     '80c/180G offers (184,320 MiB)'),
+])
+def test_absurd_traces_exit_2_naming_the_fault(tmp_path, rows, needle):
+    trace = _trace(tmp_path, rows)
+    for extra in ((), ('--hosts', '4'), ('--hosts', '4', '--compact')):
+        res = _run('--trace', trace, '--policy', 'nova-stack', *extra)
+        assert res.returncode == 2, res.stderr
+        assert needle in res.stderr
+        assert 'Traceback' not in res.stderr
+        assert len(res.stderr.splitlines()) == 1
+
+
+def test_a_vm_larger_than_the_fleet_file_hosts(tmp_path):
+    trace = _trace(tmp_path, 'a,2,4096,0,0,100\nbig,96,4096,0,1,100\n')
+    fleet = tmp_path / 'f.yaml'
+    fleet.write_text('host_classes:\n'
+                     '  - {name: a, count: 3, vcpus: 64, memory_mb: 65536}\n')
+    res = _run('--trace', trace, '--fleet', str(fleet))
+    assert res.returncode == 2
+    assert ("VM 'big' asks 96 vCPUs, more than a host of 64c/64G offers "
+            '(64 vCPUs)') in res.stderr
+
+
+def test_resampling_an_absurd_time_span(tmp_path):
+    trace = _trace(tmp_path, 'a,2,4096,0,0,100\nb,2,4096,0,9e10,\n')
+    res = _run('--trace', trace, '--resample-days', '1')
+    assert res.returncode == 2
+    assert 'vms.csv: its arrivals span 1,041,667 days' in res.stderr
+    assert 'at most 36,525' in res.stderr
+
+
+def test_huge_fleet_files_exit_2(tmp_path):
+    fleet = tmp_path / 'f.yaml'
+    fleet.write_text('host_classes:\n  - {name: a, count: 1000000000000,'
+                     ' vcpus: 64, memory_mb: 65536}\n')
+    res = _run('--synthetic', '50', '--fleet', str(fleet))
+    assert res.returncode == 2
+    assert 'count: expected at most 1,000,000' in res.stderr
+    fleet.write_text('a: &a {vcpus: 64, memory_mb: 65536}\n'
+                     'host_classes:\n  - {<<: *a, count: 1}\n')
+    res = _run('--synthetic', '50', '--fleet', str(fleet))
+    assert res.returncode == 2
+    assert 'anchors and aliases' in res.stderr
+
+
+def test_a_fleet_beyond_the_maximum_is_refused(monkeypatch, capsys):
+    from nova_scale_ext.simulate import fleet as fleet_mod
+    monkeypatch.setattr(fleet_mod, 'MAX_HOSTS', 10)
+    rc = cli.main(['simulate', '--synthetic', '2000', '--no-progress'])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert 'the default fleet, 2 x the lower bound of' in err
+    assert 'more than the 10 hosts the simulator replays' in err
+    rc = cli.main(['simulate', '--synthetic', '2000', '--hosts', '5',
+                   '--compact', '--no-progress'])
+    assert rc == 2
+    assert 'more than the 10 hosts' in capsys.readouterr().err
 
 
 def test_python_dash_m_entry_point():

@@ -202,3 +202,179 @@ def test_day_resample_keeps_days_and_lifetimes():
     # flavors come along with their VMs
     pairs = set(zip(wl.flavors, wl.vcpus.tolist()))
     assert set(zip(a.flavors, a.vcpus.tolist())) <= pairs
+
+
+CSV_HEADER = 'id,vcpus,memory_mb,disk_gb,start_s,end_s\n'
+
+
+@pytest.mark.parametrize('row,field', [
+    ('a,1e30,4096,20,0,100', 'vcpus'),
+    (f'a,{2 ** 63},4096,20,0,100', 'vcpus'),
+    (f'a,{2 ** 20 + 1},4096,20,0,100', 'vcpus'),
+    (f'a,2,{2 ** 63},20,0,100', 'memory_mb'),
+    (f'a,2,{2 ** 32 + 1},20,0,100', 'memory_mb'),
+    ('a,2,4096,1e19,0,100', 'disk_gb'),
+    ('a,2,4096,20,1e300,', 'start_s'),
+    ('a,2,4096,20,0,1e300', 'end_s'),
+])
+def test_absurd_csv_values_name_the_field_and_the_maximum(tmp_path, row,
+                                                          field):
+    path = _write(tmp_path, 'big.csv', CSV_HEADER + row + '\n')
+    with pytest.raises(wl_mod.WorkloadError) as err:
+        wl_mod.read(path, 'csv')
+    assert (err.value.line, err.value.field) == (2, field)
+    assert f"{path}, line 2, field '{field}': expected at most" in str(
+        err.value)
+
+
+@pytest.mark.parametrize('row,field', [
+    ('0,1e30,2,0,5', 'cpu'),
+    ('0,1,1e306,0,5', 'mem'),
+    (f'0,1,{2 ** 22 + 1},0,5', 'mem'),
+    ('0,1,2,1e300,5', 'at'),
+    ('0,1,2,0,1e308', 'lt'),
+])
+def test_absurd_huawei_values_name_the_field_and_the_maximum(tmp_path, row,
+                                                             field):
+    path = _write(tmp_path, 'h.csv', 'vmid,cpu,mem,at,lt\n' + row + '\n')
+    with pytest.raises(wl_mod.WorkloadError) as err:
+        wl_mod.read(path, 'huawei-lt')
+    assert (err.value.line, err.value.field) == (2, field)
+    assert 'expected at most' in str(err.value)
+
+
+def test_largest_accepted_values_are_read(tmp_path):
+    path = _write(tmp_path, 'max.csv', CSV_HEADER + (
+        f'a,{wl_mod.MAX_VCPUS},{wl_mod.MAX_MEMORY_MB},{wl_mod.MAX_DISK_GB},'
+        f'0,{wl_mod.MAX_TIME_S}\n'))
+    wl = wl_mod.read(path, 'csv')
+    assert wl.memory_mb.tolist() == [2 ** 32]
+
+
+def test_error_messages_quote_at_most_a_few_dozen_characters(tmp_path):
+    path = _write(tmp_path, 'long.csv', CSV_HEADER + 'a,' + 'x' * 100_000
+                  + ',1,0,0,1\n')
+    with pytest.raises(wl_mod.WorkloadError) as err:
+        wl_mod.read(path, 'csv')
+    assert len(str(err.value)) < len(path) + 150
+
+
+def test_synthetic_and_identical_fleets_have_a_maximum_size():
+    with pytest.raises(ValueError, match='at most 10,000,000'):
+        wl_mod.synthetic(10 ** 12)
+    with pytest.raises(fleet_mod.FleetError, match='at most 1,000,000'):
+        fleet_mod.identical(10 ** 12, '80c/180G')
+    with pytest.raises(fleet_mod.FleetError, match='at most 1,048,576'):
+        fleet_mod.parse_host_size('9' * 30 + 'c/180G')
+
+
+def test_day_resample_refuses_an_absurd_time_span():
+    wl = wl_mod.Workload(
+        'long', ['a', 'b'], np.array([1, 1]), np.array([512, 512]),
+        np.zeros(2, dtype=np.int64), np.array([0.0, 1e10]),
+        np.array([10.0, 1e10 + 10]))
+    with pytest.raises(wl_mod.WorkloadError,
+                       match=r'long: its arrivals span 115,741 days; .* at '
+                             r'most 36,525'):
+        wl_mod.resample_days(wl, 1)
+
+
+@pytest.mark.parametrize('text,needle', [
+    ('host_classes:\n  - {name: a, count: 1000000000000, vcpus: 4,'
+     ' memory_mb: 1024}\n', 'count: expected at most 1,000,000'),
+    ('host_classes:\n  - {name: a, count: 600000, vcpus: 4, memory_mb: 1}\n'
+     '  - {name: b, count: 600000, vcpus: 4, memory_mb: 1}\n',
+     'expected at most 1,000,000 hosts in all, got 1,200,000'),
+    ('host_classes:\n  - {name: a, count: 1, vcpus: .inf, memory_mb: 1}\n',
+     'vcpus: expected a positive integer'),
+    ('host_classes:\n  - {name: a, count: 1, vcpus: 4,'
+     ' memory_mb: 100000000000000000000000}\n',
+     'memory_mb: expected at most 4,294,967,296'),
+    ('host_classes:\n  - {name: a, count: 1, vcpus: 4, memory_mb: 1,'
+     ' aggregates: [[x, y]]}\n', 'aggregates: expected a string'),
+    ('host_classes:\n  - {name: a, count: 1, vcpus: 4, memory_mb: '
+     + '1' * 5000 + '}\n', 'not a usable YAML file'),
+])
+def test_absurd_fleet_files(tmp_path, text, needle):
+    path = _write(tmp_path, 'f.yaml', text)
+    with pytest.raises(fleet_mod.FleetError) as err:
+        fleet_mod.load_fleet(path)
+    assert path in str(err.value)
+    assert needle in str(err.value)
+
+
+def test_fleet_files_refuse_yaml_aliases(tmp_path):
+    """A few aliases would expand into gigabytes of names and messages."""
+    lines = ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for i in range(1, 5):
+        lines.append(f'{chr(97 + i)}: &{chr(97 + i)} '
+                     f'[{", ".join([f"*{chr(96 + i)}"] * 7)}]')
+    lines.append('host_classes:\n  - {name: x, count: 1, vcpus: 4,'
+                 ' memory_mb: 1024, aggregates: *e}')
+    path = _write(tmp_path, 'bomb.yaml', '\n'.join(lines) + '\n')
+    with pytest.raises(fleet_mod.FleetError) as err:
+        fleet_mod.load_fleet(path)
+    assert str(err.value) == (
+        f'{path}, line 1: YAML anchors and aliases (&, *) are not allowed '
+        'in a fleet file; write each value out')
+    # a merge key needs an alias too
+    path = _write(tmp_path, 'merge.yaml', """\
+base: &base {vcpus: 4, memory_mb: 1024}
+host_classes:
+  - {<<: *base, name: x, count: 1}
+""")
+    with pytest.raises(fleet_mod.FleetError, match='line 1: YAML anchors'):
+        fleet_mod.load_fleet(path)
+
+
+@pytest.mark.parametrize('text', [
+    'host_classes:\n  - {name: ' + 'a' * 100_000 + ', count: 1, vcpus: 4,'
+    ' memory_mb: 1}\n',
+    'host_classes:\n  - name: a\n    count: 1\n    vcpus: 4\n'
+    '    memory_mb: 1\n    ? ' + 'b' * 100_000 + '\n    : 1\n',
+    'host_classes:\n  - {name: a, count: 1, vcpus: 4, memory_mb: 1,'
+    ' aggregates: [' + 'c' * 100_000 + ']}\n',
+    'host_classes:\n  - {name: a, count: [' + '1, ' * 30_000 + '1],'
+    ' vcpus: 4, memory_mb: 1}\n',
+    'aggregates: {x: {key: ' + 'd' * 100_000 + '}}\nhost_classes:\n'
+    '  - {name: a, count: 1, vcpus: 4, memory_mb: 1}\n',
+])
+def test_fleet_errors_echo_short_names(tmp_path, text):
+    path = _write(tmp_path, 'f.yaml', text)
+    with pytest.raises(fleet_mod.FleetError) as err:
+        fleet_mod.load_fleet(path)
+    assert len(str(err.value)) < len(path) + 300
+
+
+def test_a_vm_larger_than_every_host_is_an_error_naming_it():
+    """Memory written in KiB, say: the VM cannot size a fleet."""
+    from nova_scale_ext.simulate import compact
+    wl = wl_mod.Workload(
+        'vms.csv', ['small', 'huge'], np.array([2, 2]),
+        np.array([1024, 10 ** 9]), np.zeros(2, dtype=np.int64),
+        np.array([0.0, 1.0]), np.array([10.0, 10.0]))
+    one = fleet_mod.identical(1, '80c/180G')
+    with pytest.raises(compact.Unplaceable) as err:
+        compact.lower_bound(wl, one, wl.requests(False))
+    assert str(err.value) == (
+        "vms.csv: VM 'huge' asks 1,000,000,000 MiB of memory, more than a "
+        'host of 80c/180G offers (184,320 MiB): no number of such hosts can '
+        'place it')
+    # on a mixed fleet, a VM may exceed each class in another resource
+    wl = wl_mod.Workload(
+        'vms.csv', ['wide'], np.array([64]), np.array([300_000]),
+        np.zeros(1, dtype=np.int64), np.array([0.0]), np.array([10.0]))
+    mixed = fleet_mod.Fleet((
+        fleet_mod.HostClass('a', 2, 8, 400_000),
+        fleet_mod.HostClass('b', 2, 128, 16_384)))
+    with pytest.raises(compact.Unplaceable,
+                       match="VM 'wide' .* fits no single host"):
+        compact.lower_bound(wl, mixed, wl.requests(False))
+    # reserved amounts count: 180G less 4G reserved
+    reserved = fleet_mod.Fleet((fleet_mod.HostClass(
+        'r', 1, 80, 184320, reserved_memory_mb=4096),))
+    wl = wl_mod.Workload(
+        'vms.csv', ['full'], np.array([1]), np.array([184320]),
+        np.zeros(1, dtype=np.int64), np.array([0.0]), np.array([10.0]))
+    with pytest.raises(compact.Unplaceable, match='offers .180,224 MiB.'):
+        compact.lower_bound(wl, reserved, wl.requests(False))
