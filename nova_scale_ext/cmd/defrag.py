@@ -20,7 +20,9 @@
            that Nova's scheduler checks every move; it stops at the first
            failure and journals every move (JSON lines).
 ``keep``   plans and applies the fewest moves that give room for K more
-           servers of a flavor: once (cron), or every ``--every``.
+           servers of a flavor: once (cron), or every ``--every``; with
+           ``--drain`` each pass then empties hosts with what its budget
+           has left, keeping that room.
 
 Admin credentials of a ``clouds.yaml`` cloud (``--os-cloud`` or
 ``OS_CLOUD``) are needed; see doc/source/defrag.rst.
@@ -435,7 +437,8 @@ class PerBoot:
 
 def keep_pass(conn: Any, args: argparse.Namespace, stop: threading.Event,
               say, per_boot: PerBoot | None = None) -> bool:
-    """One pass of ``keep``; True when the room is there at its end."""
+    """One pass of ``keep``; True when the room is there at its end (and,
+    with ``--drain``, the drain's moves all succeeded)."""
     view, snap = read_cloud(conn, args.os_cloud, args.aggregate,
                             args.headroom)
     goal = _goal(['room', *args.room], snap)
@@ -456,10 +459,70 @@ def keep_pass(conn: Any, args: argparse.Namespace, stop: threading.Event,
     if not plan.moves:
         say(f'room {slots} fit; ' + ('nothing to move' if plan.reached
                                      else f'cannot do better: {plan.why}'))
-        return plan.reached
-    say(f'room {slots} fit; moving {plan.migrations} server(s), '
-        f'{plan.memory_gib:.1f} GiB' + ('' if plan.reached else
-                                        f' (partial: {plan.why})'))
+    else:
+        say(f'room {slots} fit; moving {plan.migrations} server(s), '
+            f'{plan.memory_gib:.1f} GiB' + ('' if plan.reached else
+                                            f' (partial: {plan.why})'))
+        journal = apply_mod.Journal(args.journal)
+        outcome = _run_moves(conn, view, snap, plan.moves, view.names(),
+                             args, journal, stop, say)
+        done = outcome.count(apply_mod.MIGRATED)
+        if per_boot is not None:
+            per_boot.moved += done
+        if not outcome.ok:
+            say(f'stopped after {done} of {plan.migrations} move(s): '
+                + (outcome.stopped or 'interrupted'))
+            return False
+        after = ', '.join(f'{t.name} {plan.slots_after.get(t.name, 0)}'
+                          for t in goal.room)
+        say(f'moved {done} server(s); room now {after} (as planned)')
+    if not plan.reached:
+        return False
+    if args.drain and not stop.is_set():
+        return drain_pass(conn, args, stop, say, goal.room, plan, per_boot)
+    return True
+
+
+def drain_pass(conn: Any, args: argparse.Namespace, stop: threading.Event,
+               say, room: tuple[defrag.RoomTarget, ...], spent: defrag.Plan,
+               per_boot: PerBoot | None) -> bool:
+    """``keep --drain``: after the room is there, empty hosts with what the
+    pass has left of its budget (``spent`` is the room's plan), never
+    leaving less room than it keeps; with ``--per-boot``, never bringing
+    all migrations so far above :data:`~nova_scale_ext.defrag.DRAIN_PART`
+    of it. The
+    cloud is read again: the room's moves have changed it. False when a
+    move failed."""
+    budget = _budget(args)
+    most = budget.max_migrations
+    if most is not None:
+        most = max(most - spent.migrations, 0)
+    if per_boot is not None:
+        caps = (defrag.per_boot_left(per_boot.share, per_boot.boots,
+                                     per_boot.moved),
+                defrag.per_boot_left(per_boot.share * defrag.DRAIN_PART,
+                                     per_boot.boots, per_boot.moved))
+        most = min(caps) if most is None else min(most, *caps)
+    memory = budget.max_memory_gib
+    if memory is not None:
+        memory = max(memory - spent.memory_gib, 0.0)
+    if most == 0 or memory == 0.0:
+        say('drain: no migration left in the budget')
+        return True
+    budget = dataclasses.replace(budget, max_migrations=most,
+                                 max_memory_gib=memory)
+    view, snap = read_cloud(conn, args.os_cloud, args.aggregate,
+                            args.headroom)
+    plan = defrag.plan(snap, defrag.Goal.free_hosts(room=room), budget)
+    for warning in plan.warnings:
+        say(f'warning: {warning}')
+    if not plan.moves:
+        say(f'drain: {plan.empty_before} host(s) empty; nothing to move '
+            f'({plan.why})')
+        return True
+    say(f'drain: emptying {len(plan.hosts_freed)} host(s) '
+        f'({", ".join(plan.hosts_freed)}) by moving {plan.migrations} '
+        f'server(s), {plan.memory_gib:.1f} GiB')
     journal = apply_mod.Journal(args.journal)
     outcome = _run_moves(conn, view, snap, plan.moves, view.names(), args,
                          journal, stop, say)
@@ -467,13 +530,12 @@ def keep_pass(conn: Any, args: argparse.Namespace, stop: threading.Event,
     if per_boot is not None:
         per_boot.moved += done
     if not outcome.ok:
-        say(f'stopped after {done} of {plan.migrations} move(s): '
+        say(f'drain: stopped after {done} of {plan.migrations} move(s): '
             + (outcome.stopped or 'interrupted'))
         return False
-    after = ', '.join(f'{t.name} {plan.slots_after.get(t.name, 0)}'
-                      for t in goal.room)
-    say(f'moved {done} server(s); room now {after} (as planned)')
-    return plan.reached
+    say(f'drain: moved {done} server(s); {plan.empty_after} host(s) now '
+        'empty (as planned)')
+    return True
 
 
 def cmd_keep(args: argparse.Namespace, connect) -> int:
@@ -673,6 +735,12 @@ def add_parser(subparsers):
                       help='restore the room of each FLAVOR in full or not '
                            'at all (default: also make the moves that open '
                            'part of it)')
+    keep.add_argument('--drain', action='store_true',
+                      help='once the room is there, empty hosts with what '
+                           'the pass has left of its budget, never leaving '
+                           'less room than asked (with --per-boot, only '
+                           'while the passes have spent less than half of '
+                           'it)')
     _add_scope(keep)
     keep.add_argument('--journal', metavar='FILE',
                       help='append a JSON line per move here')

@@ -29,6 +29,7 @@ from nova_scale_ext.defrag.model import (
 )
 from nova_scale_ext.defrag.planner import plan
 from nova_scale_ext.defrag.plans import (
+    DRAIN_PART,
     Budget,
     Goal,
     Move,
@@ -41,8 +42,8 @@ from nova_scale_ext.defrag.plans import (
 from nova_scale_ext.defrag.verify import Verdict, verify
 
 __all__ = [
-    'Aggregate', 'Budget', 'Flavor', 'Goal', 'Host', 'Instance', 'Move',
-    'MovePolicy', 'Plan', 'PlanError', 'RoomTarget', 'ServerGroup',
-    'Snapshot', 'SnapshotError', 'Verdict', 'parse_share', 'per_boot_left',
-    'plan', 'verify',
+    'DRAIN_PART', 'Aggregate', 'Budget', 'Flavor', 'Goal', 'Host',
+    'Instance', 'Move', 'MovePolicy', 'Plan', 'PlanError', 'RoomTarget',
+    'ServerGroup', 'Snapshot', 'SnapshotError', 'Verdict', 'parse_share',
+    'per_boot_left', 'plan', 'verify',
 ]

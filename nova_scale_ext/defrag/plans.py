@@ -83,6 +83,12 @@ def parse_share(text: str, what: str, minimum: float = 0.0001) -> float:
     return value
 
 
+#: a keeper's drain (``keep --drain``) with a per-boot budget never brings
+#: the migrations made so far (the room's included) above this part of it:
+#: the rest stays for the room it keeps
+DRAIN_PART = 0.5
+
+
 def per_boot_left(share: float, started: int, moved: int) -> int:
     """Migrations still allowed when all of them together may be ``share``
     of the ``started`` instances and ``moved`` were made."""

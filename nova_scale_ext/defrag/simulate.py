@@ -36,10 +36,11 @@ Modes (:func:`parse_mode`):
     may be ``P%``: all passes together migrate at most that share of the
     VMs started so far (each pass may spend what is left). What
     ``defrag keep --room FLAVOR:K --every EVERY [--whole]`` does in a
-    cloud. With ``drain``, each pass then empties hosts (``free-hosts``)
-    with what it has left, never at the cost of the room it keeps; with
-    ``P%``, drains together spend at most :data:`DRAIN_PART` of it (the
-    rest stays for the room). ``defrag keep`` has no such step.
+    cloud. With ``drain``, a pass that has the room in full then empties
+    hosts (``free-hosts``) with what it has left, never at the cost of the
+    room it keeps; with ``P%``, a drain never brings all migrations so far
+    above :data:`~.plans.DRAIN_PART` of it (the rest stays for the room):
+    ``defrag keep --drain``.
 
 The ledger becomes a :class:`~.cluster.Cluster` of the VMs alive at that
 moment (arrays only, no snapshot objects); the planner's moves are
@@ -73,9 +74,6 @@ _UNITS = {'s': 1.0, 'm': 60.0, 'h': 3600.0, 'd': 86400.0}
 WHOLE = 'whole'
 DRAIN = 'drain'
 FLAGS = (WHOLE, DRAIN)
-#: ``drain`` with a per-boot budget: drains together spend at most this
-#: part of it, the rest stays for the room
-DRAIN_PART = 0.5
 #: ``on-rejection``'s migrations per rejection unless given
 ON_REJECTION_MIGRATIONS = 64
 
@@ -278,6 +276,9 @@ class Defrag:
         self.weights = weights
         self.stats = Stats()
         self.next_s = None if not mode.every_s else 0.0
+        #: whether the last pass reached its goal (False when it had no
+        #: budget left to plan with)
+        self.reached = False
 
     def cluster(self) -> tuple[Cluster, IntArray]:
         """The alive VMs as a cluster, and their VM numbers."""
@@ -315,6 +316,7 @@ class Defrag:
             if cap is not None:
                 most = min(most, cap)
             budget = dataclasses.replace(budget, max_migrations=most)
+        self.reached = False
         if budget is None or budget.max_migrations == 0:
             return 0
         began = time.perf_counter()
@@ -322,6 +324,7 @@ class Defrag:
         out = planner.plan_cluster(cluster, goal, budget,
                                    weights=self.weights)
         self.stats.planning_s += time.perf_counter() - began
+        self.reached = out.reached
         self.stats.passes += 1
         led, changed = self.ledger, self.chooser.changed
         for i, source, target in zip(out.instance.tolist(),
@@ -351,18 +354,19 @@ class Defrag:
             targets = self.keep_targets()
             spent = self.run(plans.Goal.room_for(targets,
                                                  whole=self.mode.whole), now)
-            if self.mode.drain:
+            if self.mode.drain and self.reached:
                 self.drain(targets, now, spent)
 
     def drain(self, targets: Sequence[plans.RoomTarget], now: float,
               spent: int) -> int:
         """A ``free-hosts`` pass that keeps ``targets``' room, within
-        what the keeper's pass left (with a per-boot budget, drains
-        together spend at most :data:`DRAIN_PART` of it)."""
+        what the keeper's pass left (with a per-boot budget, never
+        bringing all migrations so far above :data:`~.plans.DRAIN_PART`
+        of it)."""
         cap = None
         if self.mode.per_boot:
-            cap = plans.per_boot_left(self.mode.per_boot * DRAIN_PART,
-                                      self.started(now), self.stats.drained)
+            cap = plans.per_boot_left(self.mode.per_boot * plans.DRAIN_PART,
+                                      self.started(now), self.stats.migrations)
             if not cap:
                 return 0
         moved = self.run(plans.Goal.free_hosts(room=targets), now, spent,

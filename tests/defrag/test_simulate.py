@@ -13,6 +13,9 @@
 that fragments two hosts."""
 
 import dataclasses
+import pathlib
+import re
+import shlex
 
 import numpy as np
 import pytest
@@ -179,9 +182,28 @@ def test_recommended_is_the_documented_keeper():
     mode = dsim.parse_mode('recommended', shapes)
     assert mode == dataclasses.replace(
         dsim.parse_mode(recommended.DEFRAG_MODE, shapes), text='recommended')
-    # what `defrag keep --every 2h --whole --per-boot 1%` runs in a cloud
-    assert (mode.kind, mode.every_s, mode.whole, mode.per_boot) == (
-        'keeper', 7200, True, 0.01)
+    # what `defrag keep --every 2h --whole --per-boot 1%` runs
+    assert (mode.kind, mode.every_s, mode.whole, mode.drain,
+            mode.per_boot) == ('keeper', 7200, True, False, 0.01)
+
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize('doc', ['README.md', 'doc/source/defrag.rst'])
+def test_the_documented_keep_command_is_the_recommended_mode(doc):
+    from nova_scale_ext import recommended
+    from nova_scale_ext.cmd import main
+    text = (ROOT / doc).read_text(encoding='utf-8')
+    command = re.search(r'nova-scale-ext (defrag keep --os-cloud admin '
+                        r'--every .*?)\n(?:```|\n)', text, re.S)[1]
+    argv = shlex.split(re.sub(r':K\d?\b', ':1',
+                              command.replace('\\\n', ' ')))
+    args = main.build_parser().parse_args(argv)
+    mode = dsim.parse_mode(recommended.DEFRAG_MODE, ['8:8192'])
+    assert (args.every, args.whole, args.drain, args.per_boot) == (
+        mode.every_s, mode.whole, mode.drain, mode.per_boot)
+    assert mode.burst and args.max_migrations is None
 
 
 def test_moves_are_reported_to_the_on_change_callback():
@@ -264,3 +286,27 @@ def test_drains_spend_a_part_of_a_per_boot_budget():
     defrag = dsim.Defrag(dataclasses.replace(mode, per_boot=0.5), ledger,
                          requests, chooser, starts=wl.start)
     assert defrag.drain(mode.shapes, 0.0, 0) == 0
+
+
+def test_a_drain_leaves_half_of_a_per_boot_budget_to_the_room():
+    wl, requests, ledger, chooser = two_hosts(
+        [(2, 2, 0, np.inf), (2, 2, 1, np.inf), (1, 1, 3, 4)])
+    replay(wl, ledger, chooser, requests)
+    assert sorted(ledger.count.tolist()) == [1, 1]
+    mode = dsim.parse_mode('keeper:2s:0:100%:drain', ['8:8192'])
+    # 3 VMs started by t=3: drains stop once 1.5 migrations are made,
+    # the room's included
+    defrag = dsim.Defrag(mode, ledger, requests, chooser, starts=wl.start)
+    defrag.stats.migrations = 1
+    assert defrag.drain(mode.shapes, 3.0, 0) == 0
+    defrag.stats.migrations = 0
+    assert defrag.drain(mode.shapes, 3.0, 0) == 1
+    assert sorted(ledger.count.tolist()) == [0, 2]
+
+
+def test_a_keeper_drains_only_once_its_room_is_there():
+    # three 8c VMs never fit on two 8c hosts: no room, so no drain either
+    rows = [(2, 2, 0, np.inf), (2, 2, 1, np.inf), (1, 1, 3, 4)]
+    _, defrag, ledger, _ = run('keeper:2s:3:4:whole:drain', rows)
+    assert defrag.stats.migrations == 0
+    assert sorted(ledger.count.tolist()) == [1, 1]

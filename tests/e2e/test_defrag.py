@@ -20,7 +20,9 @@ run in this file's order, each on the cloud the previous one left:
 1. room for the large flavor (it boots afterwards);
 2. ``free-hosts`` empties a host;
 3. a plan whose target was disabled after planning is refused whole;
-4. a move Nova's scheduler refuses (``different_host``, a hint the
+4. ``keep --drain`` keeps the room and empties a host;
+5. the planner keeps a server's ``different_host`` hint;
+6. a move Nova's scheduler refuses (``different_host``, a hint the
    planner does not see) stops ``apply``, the journal saying why.
 
 After each, the server group's anti-affinity holds, placement's usage of
@@ -30,6 +32,7 @@ its allocation on its own host and none is in ERROR.
 
 import json
 import os
+import re
 import subprocess
 
 import pytest
@@ -135,6 +138,19 @@ class Scene:
         journal = path.with_suffix('.jsonl')
         result = self.command('apply', str(path), '--journal', str(journal),
                               '--poll', '0.5s', *argv)
+        return result, self.journaled(result, journal)
+
+    def keep(self, name, *argv):
+        journal = self.workdir / f'{name}.jsonl'
+        result = self.command('keep', '--os-cloud', cloud_mod.CLOUD,
+                              '--aggregate', cloud_mod.FAKE_AZ,
+                              '--journal', str(journal), '--poll', '0.5s',
+                              *argv)
+        return result, self.journaled(result, journal)
+
+    def journaled(self, result, journal):
+        """The journal's records; every server moved remembers its
+        target."""
         print(result.stdout + result.stderr)    # shown when a test fails
         records = ([json.loads(line) for line in
                     journal.read_text().splitlines()]
@@ -143,7 +159,7 @@ class Scene:
             if record['result'] == 'migrated':
                 self.visited[self.name_of(record['instance'])].add(
                     record['target'])
-        return result, records
+        return records
 
     def disable(self, host):
         service = next(self.conn.compute.services(binary='nova-compute',
@@ -275,6 +291,28 @@ def test_a_plan_whose_target_was_disabled_is_refused_whole(scene):
     assert [r['result'] for r in records] == ['stale']
     assert scene.hosts() == before
     scene.delete('y')
+    scene.check()
+
+
+def test_keep_drain_keeps_the_room_and_empties_a_host(scene):
+    empty = (set(scene.cloud.fleet) - set(scene.hosts().values())).pop()
+    scene.boot('k', empty)
+    # room for one more server of k's flavor is there already
+    room = f'{SLOT[0]}:1'
+    result, records = scene.keep('keep', '--room', room, '--drain')
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert re.search(rf'room {re.escape(SLOT[0])} \d+ of 1 fit; nothing '
+                     'to move', result.stdout), result.stdout
+    (line,) = [x for x in result.stdout.splitlines() if 'drain: empt' in x]
+    assert empty in line, line
+    assert records and {r['result'] for r in records} == {'migrated'}
+    hosts = scene.check()
+    assert empty not in hosts.values(), hosts
+    # the drain kept the room: the next pass has nothing to do
+    result, records = scene.keep('again', '--room', room)
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert 'nothing to move' in result.stdout and not records
+    scene.delete('k')
     scene.check()
 
 

@@ -358,6 +358,84 @@ def test_keep_per_boot_spends_a_share_of_the_servers_started(capsys):
     assert len(fake.live_migrate_calls) == 1
 
 
+def scattered():
+    """a and b hold 6 GiB each, c 2 GiB, d nothing: a big server fits
+    already; c empties with one move, b with three."""
+    fake = FakeCloud()
+    for name in 'abcd':
+        fake.add_host(name)
+    fake.add_flavor('small', 1, 2 * GIB)
+    fake.add_flavor('big', 8, 10 * GIB)
+    for host, count in (('a', 3), ('b', 3), ('c', 1)):
+        for k in range(count):
+            fake.boot(f'{host}{k}', host, 'small')
+    return fake
+
+
+def test_keep_drain_empties_hosts_with_what_the_pass_has_left(capsys):
+    fake = scattered()
+    assert run(fake, 'keep', '--os-cloud', 'fake', '--room', 'big:1',
+               '--drain', '--max-migrations', '2') == 0
+    out = capsys.readouterr().out
+    assert 'room big 4 of 1 fit; nothing to move' in out
+    assert 'drain: emptying 1 host(s) (c) by moving 1 server(s), 2.0 GiB' \
+        in out
+    assert 'drain: moved 1 server(s); 2 host(s) now empty (as planned)' \
+        in out
+    assert [h for h in 'abcd'
+            if h not in where(fake).values()] == ['c', 'd']
+    # Without a budget the drain empties b too; the room stays.
+    assert run(fake, 'keep', '--os-cloud', 'fake', '--room', 'big:1',
+               '--drain') == 0
+    assert 'drain: emptying 1 host(s) (b) by moving 3 server(s)' \
+        in capsys.readouterr().out
+    assert set(where(fake).values()) == {'a'}
+    assert len(fake.live_migrate_calls) == 4
+
+
+def test_keep_drain_waits_for_the_room(capsys):
+    fake = fragmented()
+    assert run(fake, 'keep', '--os-cloud', 'fake', '--room', 'big:1',
+               '--drain', '--max-migrations', '0') == 1
+    out = capsys.readouterr().out
+    assert 'cannot do better' in out and 'drain:' not in out
+    assert not fake.live_migrate_calls
+    # The room's move uses the pass's only migration: nothing to drain with.
+    assert run(fake, 'keep', '--os-cloud', 'fake', '--room', 'big:1',
+               '--drain', '--max-migrations', '1') == 0
+    out = capsys.readouterr().out
+    assert 'moved 1 server(s); room now big 1' in out
+    assert 'drain: no migration left in the budget' in out
+    assert len(fake.live_migrate_calls) == 1
+
+
+def test_keep_drain_spends_part_of_the_per_boot_budget(capsys):
+    fake = scattered()
+    calls = []
+
+    def connect(name):
+        calls.append(name)
+        if len(calls) == 2:     # four servers start between the passes
+            for k in range(4):
+                fake.boot(f'new{k}', 'd', 'small')
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return connector(fake)(name)
+
+    args = main.build_parser().parse_args(
+        ['defrag', 'keep', '--os-cloud', 'fake', '--room', 'big:1',
+         '--every', '0.01s', '--poll', '0.001s', '--per-boot', '50%',
+         '--drain'])
+    with pytest.raises(KeyboardInterrupt):
+        cmd.run(args, connect=connect)
+    out = capsys.readouterr().out
+    # 50% of 4 servers started is 2 migrations; drains get half of that.
+    assert 'per-boot budget: 2 migration(s) left (4 server(s) started, ' \
+        '0 moved)' in out
+    assert 'drain: emptying 1 host(s) (c) by moving 1 server(s)' in out
+    assert len(fake.live_migrate_calls) == 1
+
+
 def test_keep_per_boot_needs_every(capsys):
     fake = fragmented()
     assert run(fake, 'keep', '--os-cloud', 'fake', '--room', 'big:1',
