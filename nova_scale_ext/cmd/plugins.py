@@ -72,7 +72,7 @@ def invalid_options():
         for opt in opts:
             try:
                 getattr(getattr(cfg.CONF, group.name), opt.name)
-            except (cfg.ConfigFileValueError, ValueError) as exc:
+            except (cfg.Error, ValueError) as exc:  # $name of no option
                 problems.append(
                     f'[{group.name}] {opt.name}: {exc} (nova-scheduler would '
                     f'use the default {opt.default!r})')

@@ -14,7 +14,8 @@
 oslo.config's ``Float`` accepts ``nan`` and ``inf`` (a NaN passes every
 ``min``/``max`` check): as a weigher multiplier or a headroom share either
 silently changes every scheduling decision. Ours refuses them like any
-other invalid value.
+other invalid value, and an empty value too (``Float`` reads it as None,
+which no code of ours takes for a number).
 """
 
 import math
@@ -27,7 +28,7 @@ class FiniteFloat(types.Float):
 
     def __call__(self, value):
         number = super().__call__(value)
-        if not math.isfinite(number):
+        if number is None or not math.isfinite(number):
             raise ValueError(f'{value!r} is not a finite number')
         return number
 

@@ -232,7 +232,7 @@ def config_value(group, name):
     and return the option's default instead of raising into Nova."""
     try:
         return getattr(getattr(CONF, group), name)
-    except (cfg.ConfigFileValueError, ValueError) as exc:
+    except (cfg.Error, ValueError) as exc:  # $name of no option too
         default = scale_conf.default_of(group, name)
         warn_once(('config', group, name),
                   "Invalid value for [%(group)s] %(name)s in the "

@@ -36,10 +36,12 @@ fleets from a YAML file::
         best_fit_weight_multiplier: 2.0
 
 A fleet has at most :data:`MAX_HOSTS` hosts, each at most as large as the
-largest VM a trace may give (:data:`.workload.MAX_VCPUS` and so on); names
-are at most :data:`MAX_NAME` characters, as in Nova.  YAML anchors and
-aliases (``&``, ``*``, ``<<``) are refused: a few of them expand into
-gigabytes.
+largest VM a trace may give (:data:`.workload.MAX_VCPUS` and so on), with
+allocation ratios of at most :data:`MAX_ALLOCATION_RATIO` (placement's);
+names are at most :data:`MAX_NAME` characters, as in Nova.  YAML anchors
+and aliases (``&``, ``*``, ``<<``) are refused: a few of them expand into
+gigabytes; so are nesting deeper than :data:`MAX_DEPTH` and integers longer
+than :data:`MAX_INTEGER_CHARS` characters.
 
 Nothing here imports Nova.
 """
@@ -68,6 +70,13 @@ MAX_HOSTS = 1_000_000
 #: Longest host class or aggregate name (and aggregate metadata key or
 #: value), as in Nova's database.
 MAX_NAME = 255
+#: Largest allocation ratio, as in placement.
+MAX_ALLOCATION_RATIO = 3.40282e+38
+#: Deepest nesting of a fleet file (it needs 4 levels; YAML is read with one
+#: Python call per level) and longest integer in it (Python cannot print an
+#: integer of more than 4,300 digits, which hexadecimal writes in fewer).
+MAX_DEPTH = 32
+MAX_INTEGER_CHARS = 100
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -254,9 +263,12 @@ _CLASS_KEYS: dict[str, tuple[type, float, str, float]] = {
     'vcpus': (int, 1, 'a positive integer', MAX_VCPUS),
     'memory_mb': (int, 1, 'a positive integer (MiB)', MAX_MEMORY_MB),
     'disk_gb': (int, 0, 'a non-negative integer (GiB)', MAX_DISK_GB),
-    'cpu_allocation_ratio': (float, 0, 'a positive number', np.inf),
-    'ram_allocation_ratio': (float, 0, 'a positive number', np.inf),
-    'disk_allocation_ratio': (float, 0, 'a positive number', np.inf),
+    'cpu_allocation_ratio': (float, 0, 'a positive number',
+                             MAX_ALLOCATION_RATIO),
+    'ram_allocation_ratio': (float, 0, 'a positive number',
+                             MAX_ALLOCATION_RATIO),
+    'disk_allocation_ratio': (float, 0, 'a positive number',
+                              MAX_ALLOCATION_RATIO),
     'reserved_vcpus': (int, 0, 'a non-negative integer', MAX_VCPUS),
     'reserved_memory_mb': (int, 0, 'a non-negative integer (MiB)',
                            MAX_MEMORY_MB),
@@ -299,21 +311,59 @@ def _name(path: str, key: str, value: Any) -> str:
     return text
 
 
+def _shown(name: str) -> str:
+    """A name in an error message: cut, and as ``repr`` shows it if it has
+    a line break or another character that cannot be printed."""
+    return shortened(name) if name.isprintable() else quoted(name)
+
+
 def _loader(path: str) -> type:
     """yaml's safe loader, refusing anchors and aliases (a few of them
-    expand into gigabytes)."""
+    expand into gigabytes), nesting deeper than :data:`MAX_DEPTH`, integers
+    longer than :data:`MAX_INTEGER_CHARS` and values its constructors
+    cannot read (``!!bool maybe`` raises a KeyError in PyYAML)."""
     import yaml
 
     class NoAliases(yaml.SafeLoader):
+        depth = 0
+
         def compose_node(self, parent, index):
             event = self.peek_event()
+            line = event.start_mark.line + 1
             if (isinstance(event, yaml.AliasEvent)
                     or getattr(event, 'anchor', None) is not None):
                 raise FleetError(
-                    f'{path}, line {event.start_mark.line + 1}: YAML '
+                    f'{path}, line {line}: YAML '
                     'anchors and aliases (&, *) are not allowed in a fleet '
                     'file; write each value out')
-            return super().compose_node(parent, index)
+            if self.depth >= MAX_DEPTH:
+                raise FleetError(f'{path}, line {line}: not a usable YAML '
+                                 f'file: nested more than {MAX_DEPTH} '
+                                 'levels deep')
+            self.depth += 1
+            try:
+                return super().compose_node(parent, index)
+            finally:
+                self.depth -= 1
+
+        def construct_object(self, node, deep=False):
+            where = f'{path}, line {node.start_mark.line + 1}'
+            if (node.tag == 'tag:yaml.org,2002:int'
+                    and isinstance(node, yaml.ScalarNode)
+                    and len(node.value) > MAX_INTEGER_CHARS):
+                raise FleetError(f'{where}: not a usable YAML file: an '
+                                 f'integer of more than {MAX_INTEGER_CHARS} '
+                                 'characters')
+            try:
+                return super().construct_object(node, deep)
+            except FleetError:
+                raise
+            except (ValueError, LookupError, AttributeError, TypeError):
+                value = (quoted(node.value) if isinstance(
+                    node, yaml.ScalarNode) else f'a {node.id}')
+                raise FleetError(f'{where}: not a usable YAML file: cannot '
+                                 f'read {value} as {shortened(node.tag)}'
+                                 ) from None
 
     return NoAliases
 
@@ -331,11 +381,12 @@ def load_fleet(path: str) -> Fleet:
     except yaml.YAMLError as exc:
         mark = getattr(exc, 'problem_mark', None)
         where = f', line {mark.line + 1}' if mark is not None else ''
-        problem = getattr(exc, 'problem', None) or exc
-        raise FleetError(f'{path}{where}: not valid YAML: {problem}') from None
+        problem = getattr(exc, 'problem', None) or str(exc).partition('\n')[0]
+        raise FleetError(f'{path}{where}: not valid YAML: '
+                         f'{shortened(problem, 100)}') from None
     except FleetError:
         raise
-    except ValueError as exc:       # e.g. an integer of 5,000 digits
+    except ValueError as exc:       # what the loader's checks let through
         raise FleetError(f'{path}: not a usable YAML file: '
                          f"{shortened(str(exc).split(';')[0], 100)}"
                          ) from None
@@ -344,7 +395,7 @@ def load_fleet(path: str) -> Fleet:
                          "'host_classes' (a list of host classes)")
     unknown = set(doc) - {'host_classes', 'aggregates', 'name'}
     if unknown:
-        first = shortened(sorted(map(str, unknown))[0])
+        first = _shown(sorted(map(str, unknown))[0])
         raise FleetError(f'{path}: {first}: unknown '
                          "key; expected 'host_classes', 'aggregates' and "
                          "optionally 'name'")
@@ -356,7 +407,7 @@ def load_fleet(path: str) -> Fleet:
     for agg, meta in raw_aggs.items():
         agg = _name(path, 'aggregates', agg)
         meta = {} if meta is None else meta
-        where = f'aggregates.{shortened(agg)}'
+        where = f'aggregates.{_shown(agg)}'
         if not isinstance(meta, dict):
             raise FleetError(f'{path}: {where}: expected a mapping of '
                              'metadata keys to values')
@@ -364,10 +415,10 @@ def load_fleet(path: str) -> Fleet:
         for key, value in meta.items():
             key = _name(path, f'{where} key', key)
             if isinstance(value, (dict, list)) or value is None:
-                raise FleetError(f'{path}: {where}.{shortened(key)}: '
+                raise FleetError(f'{path}: {where}.{_shown(key)}: '
                                  'expected a scalar metadata value, got '
                                  f'{quoted(value)}')
-            aggregates[agg][key] = _name(path, f'{where}.{shortened(key)}',
+            aggregates[agg][key] = _name(path, f'{where}.{_shown(key)}',
                                          value)
     classes_doc = doc.get('host_classes')
     if not isinstance(classes_doc, list) or not classes_doc:
@@ -383,7 +434,7 @@ def load_fleet(path: str) -> Fleet:
         for key in entry:
             if key not in _CLASS_KEYS and key not in ('name', 'aggregates'):
                 raise FleetError(
-                    f'{path}: {where}.{shortened(str(key))}: unknown key; '
+                    f'{path}: {where}.{_shown(str(key))}: unknown key; '
                     f"expected name, aggregates, {', '.join(_CLASS_KEYS)}")
         for key in _REQUIRED:
             if key not in entry:
@@ -395,7 +446,7 @@ def load_fleet(path: str) -> Fleet:
                 values[key] = _number(path, f'{where}.{key}', entry[key],
                                       kind, minimum, what, maximum)
         name = str(entry.get('name') or f'class-{i}')
-        if (not re.match(r'^[A-Za-z0-9_.-]+$', name) or name in names
+        if (not re.fullmatch(r'[A-Za-z0-9_.-]+', name) or name in names
                 or len(name) > MAX_NAME):
             raise FleetError(f'{path}: {where}.name: expected a unique name '
                              f'of at most {MAX_NAME} letters, digits, ".", '

@@ -139,7 +139,7 @@ def _check_values():
         for name in opts:
             try:
                 getattr(opts, name)
-            except (cfg.ConfigFileValueError, ValueError) as exc:
+            except (cfg.Error, ValueError) as exc:  # $name of no option
                 raise PolicyError(f'invalid value for [{group}] {name}: '
                                   f'{exc}') from None
 

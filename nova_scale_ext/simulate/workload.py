@@ -23,7 +23,9 @@ Three sources, all giving a :class:`Workload`:
   non-negative integer (root plus ephemeral disk), ``start_s`` the arrival in
   seconds (any origin, >= 0) and ``end_s`` the departure (>= ``start_s``;
   empty means the VM never leaves).  Columns may come in any order; lines
-  starting with ``#`` and blank lines are skipped.
+  starting with ``#``, blank lines and a UTF-8 byte order mark are
+  skipped.  Errors count lines as in the file (a quoted value may span
+  lines).
 * :func:`synthetic`: a seeded built-in workload shaped like a public cloud
   (general, compute and memory flavor families, small flavors dominating,
   diurnal arrivals with batches, heavy-tailed lifetimes).
@@ -89,8 +91,8 @@ class WorkloadError(ValueError):
         self.line = line
         self.field = field
         where = path if line is None else f'{path}, line {line}'
-        if field:
-            where += f", field '{field}'"
+        if field is not None:
+            where += f', field {quoted(field)}'
         super().__init__(f'{where}: {message}')
 
 
@@ -180,25 +182,49 @@ class Workload:
 # --- readers ---------------------------------------------------------------
 
 def _rows(path: str) -> Iterator[tuple[int, list[str]]]:
+    """CSV rows with the line each starts on (a quoted field may span
+    lines); a byte order mark is skipped."""
     try:
-        handle = open(path, newline='', encoding='utf-8')
+        handle = open(path, newline='', encoding='utf-8-sig')
     except OSError as exc:
         raise WorkloadError(path, None, None,
                             f'cannot open: {exc.strerror}') from None
     with handle:
+        reader = csv.reader(handle)
+        line = 0                # the last line of the previous row
         try:
-            for row in csv.reader(handle):
-                yield 0, row
-        except (csv.Error, UnicodeDecodeError) as exc:
-            raise WorkloadError(path, None, None,
+            for row in reader:
+                yield line + 1, row
+                line = reader.line_num
+        except csv.Error as exc:
+            raise WorkloadError(path, line + 1, None,
                                 f'not a CSV file: {exc}') from None
+        except UnicodeDecodeError:
+            raise WorkloadError(path, _undecodable_line(path), None,
+                                'not a CSV file: not UTF-8 text') from None
+
+
+def _undecodable_line(path: str) -> int | None:
+    """The first line of ``path`` that is not UTF-8 (counted as
+    :func:`_rows` counts them)."""
+    line = 0
+    try:
+        with open(path, 'rb') as handle:
+            for chunk in handle:
+                for text in chunk.splitlines():
+                    line += 1
+                    try:
+                        text.decode('utf-8')
+                    except UnicodeDecodeError:
+                        return line
+    except OSError:
+        pass
+    return None
 
 
 def _numbered(path: str) -> Iterator[tuple[int, list[str]]]:
     """CSV rows with their line numbers, skipping blanks and comments."""
-    line = 0
-    for _, row in _rows(path):
-        line += 1
+    for line, row in _rows(path):
         if not row or not ''.join(row).strip():
             continue
         if row[0].lstrip().startswith('#'):

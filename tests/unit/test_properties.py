@@ -10,20 +10,29 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 """Property-based tests: no filter or weigher raises, whatever Nova hands
-it (arbitrary host states, requests and aggregate metadata)."""
+it (arbitrary host states, requests and aggregate metadata), and any text
+as an aggregate override or a flavor extra spec of ours is used or
+refused, never raising anything else."""
 
 import math
+from unittest import mock
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from nova import objects
+from nova import exception, objects
+from nova.api.validation.extra_specs import validators as nova_validators
 from nova.scheduler import filters as nova_filters
 from nova.scheduler import host_manager
 from nova.scheduler import weights as nova_weights
 from oslo_config import cfg
+from oslo_utils import strutils
 
+from nova_scale_ext import conf
+from nova_scale_ext.scheduler import adapters
 from nova_scale_ext.scheduler import filters as our_filters
 from nova_scale_ext.scheduler import weights as our_weights
+from nova_scale_ext.scheduler.filters import headroom
+from nova_scale_ext.virt import policy, tuning
 from tests import nova_objects as nobj
 
 numbers = st.one_of(
@@ -108,3 +117,148 @@ def test_filters_never_raise_and_return_a_subset(fleet, spec):
     if result is not None:
         result = list(result)
         assert all(host in fleet for host in result)
+
+
+# --- aggregate metadata and flavor extra specs: any text -------------------
+
+#: Texts that have broken or fooled number and boolean parsers.
+ODD_TEXTS = (
+    '', ' ', 'nan', '-nan', 'NaN', 'inf', '-inf', 'Infinity', '1e400',
+    '-1e400', '1e308', '-1e308', '5e-324', '1e-400', '-0', '-0.0', '0',
+    '0.5', '0.99', '0.990001', '1', '1.0', '-1', '2', '9' * 400, '1' * 5000,
+    '\u00b2', '\u0663', '\uff11', '1_0', '0x10', ' 1 ', '\t0.1\n', '1,5',
+    '\x00', '\ufeff1', 'true', 'True', 'FALSE', ' yes ', 'on', 'Y', 'fail',
+    'fallback', 'FAIL', ' fallback ', 'x' * 300, "'true'", 'None', '[]',
+)
+texts = st.one_of(st.sampled_from(ODD_TEXTS), st.text(max_size=10),
+                  st.floats(allow_nan=True, allow_infinity=True).map(str),
+                  st.integers().map(str))
+
+
+def _range(group, name):
+    kind = [opt for grp, opts in conf.list_opts() if grp.name == group
+            for opt in opts if opt.name == name][0].type
+    return kind.min, kind.max
+
+
+def _used(text, low, high):
+    """``text`` as the number an aggregate sets, or None if invalid."""
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    if not math.isfinite(value) or (low is not None and value < low) or (
+            high is not None and value > high):
+        return None
+    return value
+
+
+HEADROOM_RANGES = {name: _range('scale_ext_filters', name)
+                   for name in headroom.HEADROOM_OPTIONS}
+MULTIPLIER_KEYS = {cls.multiplier_option: cls
+                   for cls in our_weights.all_weighers()}
+AGGREGATE_KEYS = tuple(HEADROOM_RANGES) + tuple(MULTIPLIER_KEYS)
+
+
+@st.composite
+def aggregated_hosts(draw):
+    """A host in 0 to 3 aggregates setting any of our keys to any text."""
+    state = host_manager.HostState('h', 'h', 'cell')
+    metadata = draw(st.lists(st.dictionaries(
+        st.sampled_from(AGGREGATE_KEYS + ('other',)), texts, max_size=4),
+        max_size=3))
+    state.aggregates = [objects.Aggregate(id=k, name=f'agg{k}', hosts=[],
+                                          metadata=md)
+                        for k, md in enumerate(metadata)]
+    return state, metadata
+
+
+def _check_override(value, key, default, low, high, metadata, warnings):
+    used = [v for v in (_used(md[key], low, high)
+                        for md in metadata if key in md) if v is not None]
+    assert math.isfinite(value)
+    assert value == (min(used) if used else default)
+    if used:
+        assert (low is None or value >= low) and (
+            high is None or value <= high)
+    for k, md in enumerate(metadata):
+        if key in md and _used(md[key], low, high) is None:
+            assert (f'agg{k}', key, md[key]) in warnings, (k, key, md[key])
+
+
+@SETTINGS
+@given(host_and_metadata=aggregated_hosts(), data=st.data())
+def test_aggregate_overrides_are_used_or_ignored_with_a_warning(
+        host_and_metadata, data):
+    """Any text for any of our aggregate metadata keys: the filter and the
+    weighers use it (a finite number within the option's range, the
+    smallest of the host's aggregates winning) or ignore it with a
+    warning naming the aggregate, the key and the value."""
+    state, metadata = host_and_metadata
+    adapters.once.reset()
+    with mock.patch.object(adapters.LOG, 'warning') as warning:
+        defaults = [data.draw(st.floats(low, high), label=name)
+                    for name, (low, high) in HEADROOM_RANGES.items()]
+        shares = headroom.ScaleExtHeadroomFilter().host_headroom(
+            state, defaults)
+        multipliers = {}
+        for key, cls in MULTIPLIER_KEYS.items():
+            weigher = cls()
+            weigher._configured_multiplier = data.draw(
+                st.floats(-10.0, 10.0), label=key)
+            multipliers[key] = (weigher._configured_multiplier,
+                                weigher.weight_multiplier(state))
+    warnings = {(call.args[1]['agg'], call.args[1]['key'],
+                 call.args[1]['value']) for call in warning.call_args_list}
+    event('a value ignored' if warnings else 'no value ignored')
+    assert len(shares) == len(defaults)
+    for (key, (low, high)), default, share in zip(HEADROOM_RANGES.items(),
+                                                  defaults, shares):
+        assert (low, high) == (0.0, headroom.MAX_HEADROOM)
+        _check_override(share, key, default, low, high, metadata, warnings)
+    for key, (default, multiplier) in multipliers.items():
+        low, high = _range('scale_ext_weights', key)
+        _check_override(multiplier, key, default, low, high, metadata,
+                        warnings)
+
+
+POLICY_BASE = tuning.Policy(**{field: conf.default_of('scale_ext_libvirt',
+                                                      field)
+                               for field in tuning.POLICY_FIELDS})
+
+
+@SETTINGS
+@given(field=st.sampled_from(tuning.POLICY_FIELDS), text=st.one_of(
+    st.sampled_from(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off',
+                     ' TRUE ', 'fail', 'fallback']), texts))
+def test_extra_specs_are_accepted_or_refused_by_nova_api(field, text):
+    """Any text for any of our flavor extra specs: nova-api's validation
+    accepts it or raises Nova's ValidationError, and the compute host then
+    uses the value, or ignores one the API would have refused with a
+    warning; neither raises anything else."""
+    key = policy.extra_spec_key(field)
+    try:
+        nova_validators.validate(key, text)
+    except exception.ValidationError as exc:
+        accepted = False
+        assert key in str(exc)
+    else:
+        accepted = True
+    adapters.once.reset()
+    with mock.patch.object(adapters.LOG, 'warning') as warning:
+        got = getattr(policy.for_flavor({key: text}, 'f', POLICY_BASE),
+                      field)
+    if field == 'on_invalid_xml':
+        assert got in tuning.ON_INVALID_XML_CHOICES
+        expected = text if accepted else None
+    else:
+        assert isinstance(got, bool)
+        expected = (strutils.bool_from_string(text, strict=True)
+                    if accepted else None)
+    event('accepted' if accepted else 'refused')
+    if accepted:
+        assert got == expected and not warning.called
+    elif warning.called:
+        assert got == getattr(POLICY_BASE, field)
+    else:           # the driver is more lenient than the API: ' FAIL '
+        assert got == text.strip().lower()
