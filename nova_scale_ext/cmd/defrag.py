@@ -435,6 +435,25 @@ class PerBoot:
         return defrag.per_boot_left(self.share, self.boots, self.moved)
 
 
+def _carry_out(conn: Any, view: cloud_mod.Cloud, snap: defrag.Snapshot,
+               plan: defrag.Plan, args: argparse.Namespace,
+               stop: threading.Event, say, per_boot: PerBoot | None,
+               prefix: str = '') -> int | None:
+    """Apply a keep pass's plan, journaled; the servers moved, or None
+    (said why) when a move failed or Ctrl-C stopped it."""
+    journal = apply_mod.Journal(args.journal)
+    outcome = _run_moves(conn, view, snap, plan.moves, view.names(), args,
+                         journal, stop, say)
+    done = outcome.count(apply_mod.MIGRATED)
+    if per_boot is not None:
+        per_boot.moved += done
+    if not outcome.ok:
+        say(f'{prefix}stopped after {done} of {plan.migrations} move(s): '
+            + (outcome.stopped or 'interrupted'))
+        return None
+    return done
+
+
 def keep_pass(conn: Any, args: argparse.Namespace, stop: threading.Event,
               say, per_boot: PerBoot | None = None) -> bool:
     """One pass of ``keep``; True when the room is there at its end (and,
@@ -463,15 +482,9 @@ def keep_pass(conn: Any, args: argparse.Namespace, stop: threading.Event,
         say(f'room {slots} fit; moving {plan.migrations} server(s), '
             f'{plan.memory_gib:.1f} GiB' + ('' if plan.reached else
                                             f' (partial: {plan.why})'))
-        journal = apply_mod.Journal(args.journal)
-        outcome = _run_moves(conn, view, snap, plan.moves, view.names(),
-                             args, journal, stop, say)
-        done = outcome.count(apply_mod.MIGRATED)
-        if per_boot is not None:
-            per_boot.moved += done
-        if not outcome.ok:
-            say(f'stopped after {done} of {plan.migrations} move(s): '
-                + (outcome.stopped or 'interrupted'))
+        done = _carry_out(conn, view, snap, plan, args, stop, say,
+                          per_boot)
+        if done is None:
             return False
         after = ', '.join(f'{t.name} {plan.slots_after.get(t.name, 0)}'
                           for t in goal.room)
@@ -490,9 +503,8 @@ def drain_pass(conn: Any, args: argparse.Namespace, stop: threading.Event,
     pass has left of its budget (``spent`` is the room's plan), never
     leaving less room than it keeps; with ``--per-boot``, never bringing
     all migrations so far above :data:`~nova_scale_ext.defrag.DRAIN_PART`
-    of it. The
-    cloud is read again: the room's moves have changed it. False when a
-    move failed."""
+    of it. The cloud is read again: the room's moves have changed it.
+    False when a move failed."""
     budget = _budget(args)
     most = budget.max_migrations
     if most is not None:
@@ -523,15 +535,9 @@ def drain_pass(conn: Any, args: argparse.Namespace, stop: threading.Event,
     say(f'drain: emptying {len(plan.hosts_freed)} host(s) '
         f'({", ".join(plan.hosts_freed)}) by moving {plan.migrations} '
         f'server(s), {plan.memory_gib:.1f} GiB')
-    journal = apply_mod.Journal(args.journal)
-    outcome = _run_moves(conn, view, snap, plan.moves, view.names(), args,
-                         journal, stop, say)
-    done = outcome.count(apply_mod.MIGRATED)
-    if per_boot is not None:
-        per_boot.moved += done
-    if not outcome.ok:
-        say(f'drain: stopped after {done} of {plan.migrations} move(s): '
-            + (outcome.stopped or 'interrupted'))
+    done = _carry_out(conn, view, snap, plan, args, stop, say, per_boot,
+                      'drain: ')
+    if done is None:
         return False
     say(f'drain: moved {done} server(s); {plan.empty_after} host(s) now '
         'empty (as planned)')

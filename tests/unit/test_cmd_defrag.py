@@ -393,6 +393,21 @@ def test_keep_drain_empties_hosts_with_what_the_pass_has_left(capsys):
     assert len(fake.live_migrate_calls) == 4
 
 
+def test_a_drain_move_that_fails_stops_the_pass_with_a_journal(
+        capsys, tmp_path):
+    fake = scattered()
+    c0 = next(s.id for s in fake.servers.values() if s.name == 'c0')
+    fake.fail.add(c0)
+    journal = tmp_path / 'keep.jsonl'
+    assert run(fake, 'keep', '--os-cloud', 'fake', '--room', 'big:1',
+               '--drain', '--max-migrations', '1', '--journal',
+               str(journal)) == 1
+    out = capsys.readouterr().out
+    assert 'drain: stopped after 0 of 1 move(s)' in out
+    assert where(fake)['c0'] == 'c'
+    assert '"failed"' in journal.read_text()
+
+
 def test_keep_drain_waits_for_the_room(capsys):
     fake = fragmented()
     assert run(fake, 'keep', '--os-cloud', 'fake', '--room', 'big:1',
