@@ -19,7 +19,9 @@ and what is enabled.
 """
 
 import argparse
+import os
 import sys
+import tempfile
 
 from oslo_config import cfg
 
@@ -84,17 +86,21 @@ def _qualname(cls):
 
 
 def run(args):
-    import tempfile
     files = list(args.config_file)
-    if not files:
-        with tempfile.NamedTemporaryFile('w', suffix='.conf',
-                                         delete=False) as tmp:
-            tmp.write(recommended.NOVA_CONF)
-        files = [tmp.name]
+    if files:
+        return _run(args, files)
+    with tempfile.TemporaryDirectory(prefix='nova-scale-ext-') as tmpdir:
+        path = os.path.join(tmpdir, 'nova.conf')
+        with open(path, 'w', encoding='utf-8') as handle:
+            handle.write(recommended.NOVA_CONF)
         print('Using the recommended nova.conf lines:\n')
         print('\n'.join('    ' + line for line in
                         recommended.NOVA_CONF.splitlines()))
         print()
+        return _run(args, [path])
+
+
+def _run(args, files):
     try:
         load_nova_config(files)
         available, enabled, weighers = resolve_plugins()

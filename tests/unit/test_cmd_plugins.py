@@ -11,14 +11,15 @@
 #    under the License.
 """``nova-scale-ext plugins``: what nova-scheduler would load."""
 
+import os
 import subprocess
 import sys
 
 
-def run(*args):
+def run(*args, env=None):
     return subprocess.run(
         [sys.executable, '-m', 'nova_scale_ext.cmd.main', 'plugins', *args],
-        capture_output=True, text=True, timeout=120)
+        capture_output=True, text=True, timeout=120, env=env)
 
 
 def test_default_run_loads_ours_next_to_novas():
@@ -28,6 +29,16 @@ def test_default_run_loads_ours_next_to_novas():
     assert 'ScaleExtBestFitWeigher' in result.stdout
     assert 'ScaleExtStrandedCapacityWeigher' in result.stdout
     assert 'ComputeFilter' in result.stdout
+
+
+def test_default_run_leaves_no_file_behind(tmp_path):
+    """The recommended lines are read from a file of the command's own,
+    which it removes."""
+    env = dict(os.environ, TMPDIR=str(tmp_path))
+    result = run(env=env)
+    assert result.returncode == 0, result.stderr
+    assert 'Using the recommended nova.conf lines' in result.stdout
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_unknown_enabled_filter_is_reported_like_nova_scheduler_would(
