@@ -146,6 +146,12 @@ def main(argv=None):
                              '80c/180G case (needs matplotlib)')
     args = parser.parse_args(argv)
     modes = () if args.no_defrag else tuple(args.defrag or DEFAULT_MODES)
+    if args.plot:
+        from nova_scale_ext.simulate import report as report_mod
+        try:
+            report_mod.check_plotting()
+        except report_mod.PlotUnavailable as exc:
+            parser.error(str(exc))
 
     from nova_scale_ext.defrag import simulate as dsim
     from nova_scale_ext.simulate import policy, report, runner

@@ -277,10 +277,9 @@ def run(args, parser=None):
         return 2
     if args.plot:
         try:
-            import matplotlib  # noqa: F401
-        except ImportError:
-            print(f'nova-scale-ext simulate: error: --plot needs matplotlib: '
-                  f'{report.PLOT_HINT}', file=sys.stderr)
+            report.check_plotting()
+        except report.PlotUnavailable as exc:
+            print(f'nova-scale-ext simulate: error: {exc}', file=sys.stderr)
             return 2
     try:
         wl = _load_workload(args, parser)

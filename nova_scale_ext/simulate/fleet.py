@@ -167,11 +167,6 @@ class Fleet:
         """Whether any host has local disk to place instance disks on."""
         return any(c.disk_gb > 0 for c in self.classes)
 
-    @property
-    def identical(self) -> bool:
-        """One class of hosts, in no aggregate."""
-        return len(self.classes) == 1 and not self.classes[0].aggregates
-
     def head(self, n: int) -> Fleet:
         """The first ``n`` hosts (whole classes, then part of the next)."""
         out: list[HostClass] = []

@@ -184,16 +184,24 @@ def write_json(report, path):
         handle.write('\n')
 
 
-def plot(report, path, title=None):
-    """Active hosts over time, one line per policy, in the format of
-    ``path``'s extension (.png, .svg or .pdf)."""
+def check_plotting():
+    """Raise :class:`PlotUnavailable` unless :func:`plot` can run: call it
+    before a long replay whose result is to be plotted."""
     try:
-        import matplotlib
-        matplotlib.use('Agg')
-        from matplotlib import pyplot
+        import matplotlib  # noqa: F401
     except ImportError:
         raise PlotUnavailable(f'--plot needs matplotlib: {PLOT_HINT}') \
             from None
+
+
+def plot(report, path, title=None):
+    """Active hosts over time, one line per policy, in the format of
+    ``path``'s extension (.png, .svg or .pdf); :class:`PlotUnavailable`
+    without matplotlib."""
+    check_plotting()
+    import matplotlib
+    matplotlib.use('Agg')
+    from matplotlib import pyplot
     fig, ax = pyplot.subplots(figsize=(10, 4.5), dpi=110)
     t0 = None
     for res in report.results:
