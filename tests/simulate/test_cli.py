@@ -51,6 +51,29 @@ def test_json_and_plot(tmp_path):
     assert out_png.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
 
 
+def test_plot_without_matplotlib_is_an_error_before_any_replay(tmp_path):
+    """Without matplotlib, ``--plot`` (the command's and the benchmark's)
+    is refused up front with the way to install it, no traceback."""
+    blocker = tmp_path / 'blocker' / 'matplotlib'
+    blocker.mkdir(parents=True)
+    (blocker / '__init__.py').write_text(
+        "raise ImportError('No module named matplotlib')\n")
+    env = dict(os.environ, PYTHONPATH=str(blocker.parent))
+    out_png = tmp_path / 'out.png'
+    for argv in (
+            [sys.executable, '-m', 'nova_scale_ext.cmd.main', 'simulate',
+             '--no-progress', '--synthetic', '100', '--plot', str(out_png)],
+            [sys.executable, os.path.join(ROOT, 'benchmarks', 'packing.py'),
+             '--only', 'nothing', '--plot', str(out_png)]):
+        res = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT,
+                             env=env, timeout=300)
+        assert res.returncode == 2, (argv, res.stderr)
+        assert '--plot needs matplotlib' in res.stderr
+        assert 'pip install nova-scale-ext[plot]' in res.stderr
+        assert 'Traceback' not in res.stderr
+        assert not out_png.exists()
+
+
 def test_table_on_stdout_and_config_policy(tmp_path):
     conf = tmp_path / 'mine.conf'
     conf.write_text('[filter_scheduler]\nram_weight_multiplier = -2.0\n')
