@@ -31,8 +31,13 @@ Nova's own method first:
 * ``update_provider_tree``: free huge page pool memory is reserved from
   ``MEMORY_MB``.
 
-Nothing here decides which host CPUs or pages a guest gets.
+Nothing here decides which host CPUs or pages a guest gets. The hooks take
+the parameters of Nova's own methods, by name; a Nova whose methods take
+others stops the driver at start-up (:func:`check_nova_signatures`) rather
+than tuning some guests and not others.
 """
+
+import inspect
 
 import os_resource_classes as orc
 from nova import exception
@@ -98,10 +103,36 @@ def _outcome(mode, source, migration):
             f"tuning instead, {other}.")
 
 
-def _arg(args, kwargs, index, name):
-    if name in kwargs:
-        return kwargs[name]
-    return args[index] if len(args) > index else None
+#: Nova's methods this driver overrides, with the signature it is written
+#: for (Nova 34); :func:`check_nova_signatures` compares them at start-up.
+HOOKS = ('_get_guest_xml', '_get_live_migrate_numa_info',
+         '_live_migration_operation', 'update_provider_tree', 'init_host')
+
+
+class ScaleExtUnsupportedNova(exception.NovaException):
+    msg_fmt = ("nova-scale-ext's libvirt driver cannot run on this Nova: "
+               "%(problems)s. Install the nova-scale-ext release made for "
+               "this Nova version, or set [DEFAULT] compute_driver = "
+               "libvirt.LibvirtDriver to run Nova's driver without the "
+               "tuning.")
+
+
+def check_nova_signatures(nova_cls=None):
+    """Raise :class:`ScaleExtUnsupportedNova` unless every method of
+    :data:`HOOKS` takes the same parameters in ``nova_cls`` (Nova's
+    ``LibvirtDriver``) as in this driver (a Nova that changed one would
+    call ours with arguments it does not take, or miss some)."""
+    nova_cls = (nova_cls if nova_cls is not None
+                else libvirt_driver.LibvirtDriver)
+    problems = []
+    for name in HOOKS:
+        theirs = inspect.signature(getattr(nova_cls, name))
+        ours = _SIGNATURES[name]
+        if list(theirs.parameters) != list(ours.parameters):
+            problems.append(f'LibvirtDriver.{name}{theirs} is not '
+                            f'{name}{ours}')
+    if problems:
+        raise ScaleExtUnsupportedNova(problems='; '.join(problems))
 
 
 def guest_cpus(numa_topology, shared_cpus=frozenset()):
@@ -141,6 +172,7 @@ class ScaleExtLibvirtDriver(libvirt_driver.LibvirtDriver):
     """Nova's libvirt driver that tunes each guest's domain by policy."""
 
     def __init__(self, *args, **kwargs):
+        check_nova_signatures()
         super().__init__(*args, **kwargs)
         self._scale_ext_schemas = {}
         self._scale_ext_last_reserve = None
@@ -268,17 +300,24 @@ class ScaleExtLibvirtDriver(libvirt_driver.LibvirtDriver):
             raise error
         return xml
 
-    def _get_guest_xml(self, *args, **kwargs):
-        xml = super()._get_guest_xml(*args, **kwargs)
-        instance = _arg(args, kwargs, 1, 'instance')
+    def _get_guest_xml(self, context, instance, network_info, disk_info,
+                       image_meta, rescue=None, block_device_info=None,
+                       mdevs=None, accel_info=None, share_info=None,
+                       old_guest=None):
+        xml = super()._get_guest_xml(
+            context, instance, network_info, disk_info, image_meta,
+            rescue=rescue, block_device_info=block_device_info, mdevs=mdevs,
+            accel_info=accel_info, share_info=share_info,
+            old_guest=old_guest)
         return self._scale_ext_tune(instance, xml)
 
     # -- live migration ------------------------------------------------------
 
-    def _get_live_migrate_numa_info(self, *args, **kwargs):
-        info = super()._get_live_migrate_numa_info(*args, **kwargs)
-        numa_topology = _arg(args, kwargs, 0, 'instance_numa_topology')
-        flavor = _arg(args, kwargs, 1, 'flavor')
+    def _get_live_migrate_numa_info(self, instance_numa_topology, flavor,
+                                    image_meta):
+        info = super()._get_live_migrate_numa_info(
+            instance_numa_topology, flavor, image_meta)
+        numa_topology = instance_numa_topology
         if not numa_topology or flavor is None or 'emulator_pins' not in info:
             return info
         pol = policy.for_flavor(flavor.extra_specs, flavor.name)
@@ -290,24 +329,22 @@ class ScaleExtLibvirtDriver(libvirt_driver.LibvirtDriver):
                 info.emulator_pins = set(shared)
         return info
 
-    def _live_migration_operation(self, *args, **kwargs):
-        instance = _arg(args, kwargs, 1, 'instance')
-
+    def _live_migration_operation(self, context, instance, dest,
+                                  block_migration, migrate_data, guest,
+                                  device_names):
         def retune(xml):
             return self._scale_ext_tune(instance, xml, migration=True)
 
-        args = list(args)
-        if isinstance(kwargs.get('guest'), libvirt_guest.Guest):
-            kwargs['guest'] = _RetunedMigrationGuest(kwargs['guest'], retune)
-        elif len(args) > 5 and isinstance(args[5], libvirt_guest.Guest):
-            args[5] = _RetunedMigrationGuest(args[5], retune)
+        if isinstance(guest, libvirt_guest.Guest):
+            guest = _RetunedMigrationGuest(guest, retune)
         else:
             adapters.warn_once(
                 ('migration_guest',),
-                "Cannot find the guest among the arguments of "
-                "_live_migration_operation; live migration XML is not "
-                "re-tuned by nova-scale-ext.", {})
-        return super()._live_migration_operation(*args, **kwargs)
+                "_live_migration_operation was given no libvirt Guest; live "
+                "migration XML is not re-tuned by nova-scale-ext.", {})
+        return super()._live_migration_operation(
+            context, instance, dest, block_migration, migrate_data, guest,
+            device_names)
 
     # -- hugepage accounting -------------------------------------------------
 
@@ -364,3 +401,8 @@ class ScaleExtLibvirtDriver(libvirt_driver.LibvirtDriver):
         super().update_provider_tree(provider_tree, nodename,
                                      allocations=allocations)
         self._scale_ext_reserve_hugepages(provider_tree, nodename)
+
+
+#: this driver's own signatures of :data:`HOOKS`, as written
+_SIGNATURES = {name: inspect.signature(getattr(ScaleExtLibvirtDriver, name))
+               for name in HOOKS}

@@ -463,3 +463,33 @@ def test_update_provider_tree_without_hugepages_changes_nothing(conf):
     _host_with_pools(drv, [(4, 5 * 1024 * 256)], [])
     inventory = _update_provider_tree(drv, MEMORY)
     assert inventory[orc.MEMORY_MB] == {**MEMORY}
+
+
+def test_our_hooks_take_the_parameters_of_the_installed_novas():
+    """Each method of Nova's driver that the shim overrides has, in the
+    Nova installed, the parameters the shim is written for."""
+    driver.check_nova_signatures()
+    for name in driver.HOOKS:
+        ours = getattr(driver.ScaleExtLibvirtDriver, name)
+        assert ours is not getattr(libvirt_driver.LibvirtDriver, name)
+
+
+def test_a_nova_that_changed_a_hook_stops_the_driver_with_a_clear_error():
+    """A Nova whose ``_get_guest_xml`` takes a new parameter: the driver
+    refuses to start, naming the method and both signatures, and says what
+    to do instead."""
+    def changed(self, context, instance, network_info, disk_info,
+                image_meta, rescue=None, block_device_info=None, mdevs=None,
+                accel_info=None, share_info=None, old_guest=None,
+                new_thing=None):
+        raise AssertionError('not called')
+
+    with mock.patch.object(libvirt_driver.LibvirtDriver, '_get_guest_xml',
+                           changed):
+        with pytest.raises(driver.ScaleExtUnsupportedNova) as info:
+            driver.ScaleExtLibvirtDriver(mock.Mock())
+    text = str(info.value)
+    assert 'LibvirtDriver._get_guest_xml(' in text
+    assert 'new_thing=None' in text
+    assert 'compute_driver = libvirt.LibvirtDriver' in text
+    assert '_live_migration_operation' not in text
