@@ -112,7 +112,7 @@ def main(argv=None):
     from nova import objects
     from nova.scheduler import filters, weights
 
-    from nova_scale_ext import recommended
+    from nova_scale_ext import common, recommended
     from nova_scale_ext.cmd import plugins
 
     objects.register_all()
@@ -120,7 +120,7 @@ def main(argv=None):
         conf_file.write(recommended.NOVA_CONF)
         conf_file.flush()
         plugins.load_nova_config([conf_file.name])
-    _, ours_filters, ours_weighers = plugins.resolve_plugins()
+    _, ours_filters, ours_weighers = common.resolve_plugins()
 
     filter_handler = filters.HostFilterHandler()
     weight_handler = weights.HostWeightHandler()

@@ -47,6 +47,6 @@ else:
 @pytest.fixture(autouse=True)
 def _fresh_log_once():
     """Each test sees 'logged once' warnings afresh."""
-    from nova_scale_ext.scheduler import adapters
-    adapters.once.reset()
+    from nova_scale_ext import common
+    common.once.reset()
     yield

@@ -25,7 +25,8 @@ import tempfile
 
 from oslo_config import cfg
 
-from nova_scale_ext import recommended
+from nova_scale_ext import common, recommended
+from nova_scale_ext import conf as scale_conf
 
 
 def load_nova_config(config_files):
@@ -38,47 +39,16 @@ def load_nova_config(config_files):
     return cfg.CONF
 
 
-def resolve_plugins():
-    """Filters and weighers as nova-scheduler's HostManager resolves them.
-
-    Returns ``(available_filters, enabled_filters, weighers)`` as lists of
-    classes; raises Nova's own exception when ``enabled_filters`` names a
-    filter that is not available, as nova-scheduler would at start.
-    """
-    from nova import exception
-    from nova.scheduler import filters, weights
-
-    conf = cfg.CONF.filter_scheduler
-    available = filters.HostFilterHandler().get_matching_classes(
-        conf.available_filters)
-    by_name = {cls.__name__: cls for cls in available}
-    missing = [name for name in conf.enabled_filters if name not in by_name]
-    if missing:
-        raise exception.SchedulerHostFilterNotFound(
-            filter_name=', '.join(missing))
-    enabled = [by_name[name] for name in conf.enabled_filters]
-    weighers = weights.HostWeightHandler().get_matching_classes(
-        conf.weight_classes)
-    return available, enabled, weighers
-
-
 def invalid_options():
     """Our options whose nova.conf value does not validate, as messages.
 
     Inside nova-scheduler the plugins log such a value once and use the
     option's default; here it is reported so it can be fixed.
     """
-    from nova_scale_ext import conf as scale_conf
-    problems = []
-    for group, opts in scale_conf.list_opts():
-        for opt in opts:
-            try:
-                getattr(getattr(cfg.CONF, group.name), opt.name)
-            except (cfg.Error, ValueError) as exc:  # $name of no option
-                problems.append(
-                    f'[{group.name}] {opt.name}: {exc} (nova-scheduler would '
-                    f'use the default {opt.default!r})')
-    return problems
+    groups = [group.name for group, _ in scale_conf.list_opts()]
+    return [f'[{group}] {name}: {exc} (nova-scheduler would use the default '
+            f'{scale_conf.default_of(group, name)!r})'
+            for group, name, exc in common.invalid_values(groups)]
 
 
 def _qualname(cls):
@@ -103,7 +73,7 @@ def run(args):
 def _run(args, files):
     try:
         load_nova_config(files)
-        available, enabled, weighers = resolve_plugins()
+        available, enabled, weighers = common.resolve_plugins()
     except Exception as exc:  # report, as nova-scheduler would fail to start
         print(f'error: nova-scheduler would not start with this '
               f'configuration: {exc}', file=sys.stderr)

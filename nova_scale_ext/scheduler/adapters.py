@@ -21,48 +21,21 @@ and a safe default is used instead.
 
 import math
 import operator
-import threading
 
 import numpy as np
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from nova_scale_ext import conf as scale_conf
+from nova_scale_ext import common
 from nova_scale_ext.core import resources
 
 LOG = logging.getLogger(__name__)
 CONF = cfg.CONF
 
 
-class _Once:
-    """Remembers which problems were already logged (bounded)."""
-
-    def __init__(self, limit=4096):
-        self._seen = set()
-        self._limit = limit
-        self._lock = threading.Lock()
-
-    def first(self, key):
-        with self._lock:
-            if key in self._seen:
-                return False
-            if len(self._seen) >= self._limit:
-                self._seen.clear()
-            self._seen.add(key)
-            return True
-
-    def reset(self):
-        with self._lock:
-            self._seen.clear()
-
-
-once = _Once()
-
-
 def warn_once(key, msg, params):
-    """Log a warning the first time ``key`` is seen in this process."""
-    if once.first(key):
-        LOG.warning(msg, params)
+    """:func:`~nova_scale_ext.common.warn_once` on this module's logger."""
+    common.warn_once(key, msg, params, log=LOG)
 
 
 def _finite_float(value):
@@ -225,18 +198,3 @@ def _range_text(minimum, maximum):
     if maximum is not None:
         return f' of at most {maximum}'
     return ''
-
-
-def config_value(group, name):
-    """Read ``[group] name`` from nova.conf; on an invalid value log once
-    and return the option's default instead of raising into Nova."""
-    try:
-        return getattr(getattr(CONF, group), name)
-    except (cfg.Error, ValueError) as exc:  # $name of no option too
-        default = scale_conf.default_of(group, name)
-        warn_once(('config', group, name),
-                  "Invalid value for [%(group)s] %(name)s in the "
-                  "configuration (%(error)s); using the default %(default)r.",
-                  {'group': group, 'name': name, 'error': exc,
-                   'default': default})
-        return default

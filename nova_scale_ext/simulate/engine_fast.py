@@ -69,6 +69,7 @@ from nova.scheduler.weights import pci as pci_weights
 from nova.scheduler.weights import ram as ram_weights
 from oslo_config import cfg
 
+from nova_scale_ext import common
 from nova_scale_ext.core import resources, scores
 from nova_scale_ext.scheduler import adapters
 from nova_scale_ext.scheduler.filters import headroom as headroom_filter
@@ -206,7 +207,7 @@ class FastEngine:
                 self.shares_prefixes = False
         self.resource_weights = packing_base.configured_resource_weights()
         self.headroom_defaults = [
-            adapters.config_value(headroom_filter.CONF_GROUP, name)
+            common.config_value(headroom_filter.CONF_GROUP, name)
             for name in headroom_filter.HEADROOM_OPTIONS]
         factory = engine_nova.RequestFactory(workload, shapes, with_disk)
         self.request_views = np.array(

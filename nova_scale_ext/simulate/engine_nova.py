@@ -52,7 +52,7 @@ from nova.scheduler import host_manager
 from nova.scheduler import weights as nova_weights
 from oslo_config import cfg
 
-from nova_scale_ext.scheduler import adapters
+from nova_scale_ext import common
 from nova_scale_ext.scheduler.filters import headroom as headroom_filter
 from nova_scale_ext.simulate import model
 
@@ -207,7 +207,7 @@ class ReferenceChooser:
                 if isinstance(f, headroom_filter.ScaleExtHeadroomFilter)]
         if not kept:
             return None
-        defaults = [adapters.config_value(headroom_filter.CONF_GROUP, name)
+        defaults = [common.config_value(headroom_filter.CONF_GROUP, name)
                     for name in headroom_filter.HEADROOM_OPTIONS]
         room = np.array([kept[0].host_headroom(s, defaults)
                          for s in self.states],

@@ -32,7 +32,7 @@ import tempfile
 
 from oslo_config import cfg
 
-from nova_scale_ext import recommended
+from nova_scale_ext import common, recommended
 
 NOVA_STACK_CONF = """\
 [filter_scheduler]
@@ -108,19 +108,13 @@ def _register_options():
 
 
 def _resolve():
-    from nova.scheduler import filters, weights
+    from nova import exception
 
-    conf = cfg.CONF.filter_scheduler
-    available = filters.HostFilterHandler().get_matching_classes(
-        conf.available_filters)
-    by_name = {cls.__name__: cls for cls in available}
-    missing = [name for name in conf.enabled_filters if name not in by_name]
-    if missing:
+    try:
+        _, enabled, weighers = common.resolve_plugins()
+    except exception.SchedulerHostFilterNotFound as exc:
         raise PolicyError('enabled_filters names filters that are not '
-                          f"available: {', '.join(missing)}")
-    enabled = [by_name[name] for name in conf.enabled_filters]
-    weighers = weights.HostWeightHandler().get_matching_classes(
-        conf.weight_classes)
+                          f"available: {exc.kwargs['filter_name']}") from None
     return enabled, weighers
 
 
@@ -131,17 +125,8 @@ CHECKED_GROUPS = ('filter_scheduler', 'scheduler', 'metrics',
 
 
 def _check_values():
-    for group in CHECKED_GROUPS:
-        try:
-            opts = getattr(cfg.CONF, group)
-        except cfg.NoSuchOptError:
-            continue
-        for name in opts:
-            try:
-                getattr(opts, name)
-            except (cfg.Error, ValueError) as exc:  # $name of no option
-                raise PolicyError(f'invalid value for [{group}] {name}: '
-                                  f'{exc}') from None
+    for group, name, exc in common.invalid_values(CHECKED_GROUPS):
+        raise PolicyError(f'invalid value for [{group}] {name}: {exc}')
 
 
 def _snapshot():

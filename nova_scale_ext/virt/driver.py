@@ -48,7 +48,7 @@ from nova.virt.libvirt import guest as libvirt_guest
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from nova_scale_ext.scheduler import adapters
+from nova_scale_ext import common
 from nova_scale_ext.virt import policy, schema, tuning
 
 LOG = logging.getLogger(__name__)
@@ -186,7 +186,7 @@ class ScaleExtLibvirtDriver(libvirt_driver.LibvirtDriver):
         try:
             online = self._host.get_online_cpus()
         except Exception as exc:  # a libvirt error must not fail the boot
-            adapters.warn_once(
+            common.warn_once(
                 ('online_cpus', type(exc).__name__),
                 "Cannot read the host's online CPUs (%(error)s); emulator "
                 "threads stay where Nova puts them.", {'error': exc})
@@ -203,7 +203,7 @@ class ScaleExtLibvirtDriver(libvirt_driver.LibvirtDriver):
                 not cpus.emulator_isolated):
             shared = self._scale_ext_shared_cpus()
             if not shared:
-                adapters.warn_once(
+                common.warn_once(
                     ('no_shared_set',),
                     "[scale_ext_libvirt] emulator_threads_on_shared_set is "
                     "on but [compute] cpu_shared_set is not set (or none of "
@@ -213,17 +213,17 @@ class ScaleExtLibvirtDriver(libvirt_driver.LibvirtDriver):
         return cpus, pol
 
     def _scale_ext_schema(self):
-        path = adapters.config_value(GROUP, 'schema_file')
+        path = common.config_value(GROUP, 'schema_file')
         if path not in self._scale_ext_schemas:
             self._scale_ext_schemas[path] = schema.DomainSchema(path)
         return self._scale_ext_schemas[path]
 
     def _scale_ext_report_schema(self, exc):
         """Say once why the schema cannot be used and what happens instead."""
-        if not adapters.once.first(('schema_unavailable', exc.path,
+        if not common.once.first(('schema_unavailable', exc.path,
                                     exc.reason)):
             return
-        if adapters.config_value(GROUP, 'on_invalid_xml') == 'fail':
+        if common.config_value(GROUP, 'on_invalid_xml') == 'fail':
             log, instead = LOG.error, (
                 "with on_invalid_xml = fail, every boot, hard reboot or live "
                 "migration of a guest that would be tuned fails (flavors "
@@ -338,7 +338,7 @@ class ScaleExtLibvirtDriver(libvirt_driver.LibvirtDriver):
         if isinstance(guest, libvirt_guest.Guest):
             guest = _RetunedMigrationGuest(guest, retune)
         else:
-            adapters.warn_once(
+            common.warn_once(
                 ('migration_guest',),
                 "_live_migration_operation was given no libvirt Guest; live "
                 "migration XML is not re-tuned by nova-scale-ext.", {})
@@ -371,7 +371,7 @@ class ScaleExtLibvirtDriver(libvirt_driver.LibvirtDriver):
         return held
 
     def _scale_ext_reserve_hugepages(self, provider_tree, nodename):
-        if (not adapters.config_value(GROUP, 'reserve_hugepage_memory') or
+        if (not common.config_value(GROUP, 'reserve_hugepage_memory') or
                 CONF.libvirt.file_backed_memory > 0):
             return
         inventory = provider_tree.data(nodename).inventory

@@ -20,7 +20,7 @@ value, and the configured value is used instead.
 
 from oslo_utils import strutils
 
-from nova_scale_ext.scheduler import adapters
+from nova_scale_ext import common
 from nova_scale_ext.virt import tuning
 
 GROUP = 'scale_ext_libvirt'
@@ -44,7 +44,7 @@ def _parse(field, raw):
 def from_config():
     """The policy configured in ``[scale_ext_libvirt]``."""
     return tuning.Policy(**{
-        field: adapters.config_value(GROUP, field)
+        field: common.config_value(GROUP, field)
         for field in tuning.POLICY_FIELDS})
 
 
@@ -63,7 +63,7 @@ def for_flavor(extra_specs, flavor_name=None, base=None):
         try:
             overrides[field] = _parse(field, raw)
         except (TypeError, ValueError):
-            adapters.warn_once(
+            common.warn_once(
                 ('extra_spec', flavor_name, key, repr(raw)),
                 "Flavor %(flavor)s has an invalid value %(value)r for extra "
                 "spec %(key)s; using [%(group)s] %(field)s = %(default)r "

@@ -139,13 +139,13 @@ def check_accepted(opt, value):
 
 def check_readers_never_raise():
     """What the filters, weighers and the driver read of the options."""
-    from nova_scale_ext.scheduler import adapters
+    from nova_scale_ext import common
     from nova_scale_ext.scheduler import weights as our_weights
     from nova_scale_ext.scheduler.weights import base, large_slot
     from nova_scale_ext.virt import policy
 
     for group, opt in OPTIONS:
-        value = adapters.config_value(group, opt.name)
+        value = common.config_value(group, opt.name)
         check_accepted(opt, value)
     for cls in our_weights.all_weighers():
         assert math.isfinite(cls().configured_multiplier())
@@ -168,8 +168,8 @@ def test_any_value_is_refused_or_read_as_a_value_the_code_takes(values):
     it gives a value the code takes or oslo.config's error for a bad
     value (or for a ``$name`` that names no option); our own readers never
     raise and fall back on the default; no float is NaN or infinite."""
+    from nova_scale_ext import common
     from nova_scale_ext.cmd import plugins
-    from nova_scale_ext.scheduler import adapters
 
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, 'nova.conf')
@@ -194,8 +194,8 @@ def test_any_value_is_refused_or_read_as_a_value_the_code_takes(values):
                 refused.add((group, opt.name))
             else:
                 check_accepted(opt, value)
-        adapters.once.reset()
-        with mock.patch.object(adapters, 'CONF', conf), \
+        common.once.reset()
+        with mock.patch.object(common, 'CONF', conf), \
                 mock.patch.object(cfg, 'CONF', conf):
             check_readers_never_raise()
             problems = plugins.invalid_options()

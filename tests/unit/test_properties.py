@@ -27,7 +27,7 @@ from nova.scheduler import weights as nova_weights
 from oslo_config import cfg
 from oslo_utils import strutils
 
-from nova_scale_ext import conf
+from nova_scale_ext import common, conf
 from nova_scale_ext.scheduler import adapters
 from nova_scale_ext.scheduler import filters as our_filters
 from nova_scale_ext.scheduler import weights as our_weights
@@ -195,7 +195,7 @@ def test_aggregate_overrides_are_used_or_ignored_with_a_warning(
     smallest of the host's aggregates winning) or ignore it with a
     warning naming the aggregate, the key and the value."""
     state, metadata = host_and_metadata
-    adapters.once.reset()
+    common.once.reset()
     with mock.patch.object(adapters.LOG, 'warning') as warning:
         defaults = [data.draw(st.floats(low, high), label=name)
                     for name, (low, high) in HEADROOM_RANGES.items()]
@@ -244,8 +244,8 @@ def test_extra_specs_are_accepted_or_refused_by_nova_api(field, text):
         assert key in str(exc)
     else:
         accepted = True
-    adapters.once.reset()
-    with mock.patch.object(adapters.LOG, 'warning') as warning:
+    common.once.reset()
+    with mock.patch.object(common.LOG, 'warning') as warning:
         got = getattr(policy.for_flavor({key: text}, 'f', POLICY_BASE),
                       field)
     if field == 'on_invalid_xml':

@@ -26,6 +26,7 @@ from nova.scheduler import filters
 from nova.scheduler import utils as nova_utils
 from oslo_log import log as logging
 
+from nova_scale_ext import common
 from nova_scale_ext.core import scores
 from nova_scale_ext.scheduler import adapters
 
@@ -60,7 +61,7 @@ class ScaleExtHeadroomFilter(filters.BaseHostFilter):
         try:
             if nova_utils.request_is_rebuild(spec_obj):
                 return hosts
-            defaults = [adapters.config_value(CONF_GROUP, name)
+            defaults = [common.config_value(CONF_GROUP, name)
                         for name in HEADROOM_OPTIONS]
             headroom = np.array([self.host_headroom(h, defaults)
                                  for h in hosts], dtype=np.float64)
@@ -70,7 +71,7 @@ class ScaleExtHeadroomFilter(filters.BaseHostFilter):
             request = adapters.request_vector(spec_obj)
             passes = scores.headroom_fits(capacity, used, request, headroom)
         except Exception:
-            if adapters.once.first(('filter-error', type(self).__name__)):
+            if common.once.first(('filter-error', type(self).__name__)):
                 LOG.exception("ScaleExtHeadroomFilter failed; it passes every "
                               "host for this request (logged once).")
             return hosts

@@ -24,6 +24,7 @@ import numpy as np
 from nova.scheduler import weights
 from oslo_log import log as logging
 
+from nova_scale_ext import common
 from nova_scale_ext.core import resources
 from nova_scale_ext.scheduler import adapters
 
@@ -34,10 +35,10 @@ CONF_GROUP = 'scale_ext_weights'
 
 def configured_resource_weights():
     """``[scale_ext_weights] packing_resource_weights`` as a vector."""
-    raw = adapters.config_value(CONF_GROUP, 'packing_resource_weights') or {}
+    raw = common.config_value(CONF_GROUP, 'packing_resource_weights') or {}
     for name in raw:
         if str(name).strip().upper() not in resources.Resource.__members__:
-            adapters.warn_once(
+            common.warn_once(
                 ('config', CONF_GROUP, 'resource', name),
                 "Unknown resource %(name)r in [%(group)s] "
                 "packing_resource_weights ignored; known resources are "
@@ -93,7 +94,7 @@ class PackingWeigher(weights.BaseHostWeigher):
     _configured_multiplier = None
 
     def configured_multiplier(self):
-        return adapters.config_value(CONF_GROUP, self.multiplier_option)
+        return common.config_value(CONF_GROUP, self.multiplier_option)
 
     def weight_multiplier(self, host_state):
         default = self._configured_multiplier
@@ -118,7 +119,7 @@ class PackingWeigher(weights.BaseHostWeigher):
             raw = resources.finite(raw)
             return [float(x) for x in raw]
         except Exception:
-            if adapters.once.first(('weigher-error', type(self).__name__)):
+            if common.once.first(('weigher-error', type(self).__name__)):
                 LOG.exception("%s failed; hosts get neutral weights for this "
                               "request (logged once).", type(self).__name__)
             return [0.0] * len(hosts)

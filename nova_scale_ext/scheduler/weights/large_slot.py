@@ -48,15 +48,15 @@ import functools
 
 import numpy as np
 
+from nova_scale_ext import common
 from nova_scale_ext.core import resources, scores
-from nova_scale_ext.scheduler import adapters
 from nova_scale_ext.scheduler.weights import base
 
 
 def configured_shapes():
     """``large_slot_flavors`` as a (shapes, resources) array; unreadable
     items are logged once and skipped."""
-    items = adapters.config_value(base.CONF_GROUP, 'large_slot_flavors') or []
+    items = common.config_value(base.CONF_GROUP, 'large_slot_flavors') or []
     return _shapes(tuple(str(item) for item in items))
 
 
@@ -73,7 +73,7 @@ def _shapes(items):
                     and np.isfinite(memory_mb)):
                 raise ValueError(item)
         except ValueError:
-            adapters.warn_once(
+            common.warn_once(
                 ('config', base.CONF_GROUP, 'large_slot_flavors', item),
                 "Ignoring %(item)r in [%(group)s] large_slot_flavors: "
                 "expected VCPUS:MEMORY_MB with positive numbers, for "
@@ -87,7 +87,7 @@ def _shapes(items):
 
 def configured_spare_share():
     """``large_slot_spare_host_share`` (0.0 where unreadable)."""
-    value = adapters.config_value(base.CONF_GROUP,
+    value = common.config_value(base.CONF_GROUP,
                                   'large_slot_spare_host_share')
     try:
         value = float(value)
