@@ -23,27 +23,31 @@ source "$NOVA_SCALE_EXT_DIR/devstack/lib/nova-scale-ext"
 
 case "${1:-}/${2:-}" in
     stack/pre-install)
-        if is_service_enabled n-cpu && nova_scale_ext_wants_hugepages; then
+        if is_service_enabled n-cpu && is_nova_scale_ext_hugepages_enabled; then
             echo_summary "Allocating huge pages for nova-scale-ext"
-            nova_scale_ext_allocate_hugepages
+            allocate_nova_scale_ext_hugepages
         fi
         ;;
     stack/install)
         if is_service_enabled nova; then
             echo_summary "Installing nova-scale-ext"
-            nova_scale_ext_install
+            install_nova_scale_ext
         fi
         ;;
     stack/post-config)
         if is_service_enabled n-sch; then
             echo_summary "Configuring nova-scheduler for nova-scale-ext"
-            nova_scale_ext_configure_scheduler "$NOVA_CONF"
+            configure_nova_scale_ext_scheduler "$NOVA_CONF"
             if [[ $NOVA_SCALE_EXT_VERIFY == True ]]; then
-                nova_scale_ext_verify_scheduler "$NOVA_CONF"
+                verify_nova_scale_ext_scheduler "$NOVA_CONF"
             fi
+            # DevStack's list of filters, as lib/tempest reads it.
+            # shellcheck disable=SC2034
+            NOVA_FILTERS=$(iniget "$NOVA_CONF" filter_scheduler \
+                enabled_filters)
         fi
         if is_service_enabled n-cpu; then
-            nova_scale_ext_configure_compute "$NOVA_CONF"
+            configure_nova_scale_ext_compute "$NOVA_CONF"
         fi
         ;;
     stack/extra)
@@ -51,15 +55,15 @@ case "${1:-}/${2:-}" in
             echo "nova-scale-ext: NOVA_SCALE_EXT_CREATE_FLAVORS=False"
         elif is_service_enabled n-api; then
             echo_summary "Creating nova-scale-ext example flavors"
-            nova_scale_ext_create_flavors
+            create_nova_scale_ext_flavors
         fi
         ;;
     unstack/* | clean/*)
         # echo_summary exists only in stack.sh.
         echo "nova-scale-ext: restoring the host's huge page pools"
-        nova_scale_ext_release_hugepages
+        release_nova_scale_ext_hugepages
         if [[ $1 == clean ]]; then
-            nova_scale_ext_forget_state
+            cleanup_nova_scale_ext
         fi
         ;;
 esac

@@ -31,6 +31,35 @@ large_slot_spare_host_share = 0.5
 stranded_capacity_weight_multiplier = 0.0
 """
 
+#: Nova's weighers left out of the recommended ``weight_classes``: they
+#: spread instances (free RAM, CPU, disk, fewest I/O operations first) and
+#: pull against packing.
+SPREADING_WEIGHERS = ('RAMWeigher', 'CPUWeigher', 'DiskWeigher',
+                      'IoOpsWeigher')
+#: The lists of ``[filter_scheduler]`` whose Nova part
+#: :func:`nova_lists` reads from the installed Nova.
+NOVA_LISTS = ('available_filters', 'enabled_filters', 'weight_classes')
+
+
+def nova_lists():
+    """Nova's part of the recommended lists, read from the installed Nova:
+    ``available_filters`` and ``enabled_filters``, Nova's defaults;
+    ``weight_classes``, Nova's weighers but :data:`SPREADING_WEIGHERS`, as
+    dotted paths in order.
+    The recommended configuration appends ours to each."""
+    from nova.conf import scheduler
+    from nova.scheduler import weights
+
+    defaults = {opt.name: opt.default
+                for opt in scheduler.filter_scheduler_opts}
+    weighers = sorted(f'{cls.__module__}.{cls.__name__}'
+                      for cls in weights.all_weighers()
+                      if cls.__name__ not in SPREADING_WEIGHERS)
+    return {'available_filters': list(defaults['available_filters']),
+            'enabled_filters': list(defaults['enabled_filters']),
+            'weight_classes': weighers}
+
+
 #: The consolidation the documentation recommends, as a ``simulate --defrag``
 #: mode (``--defrag recommended``): every two hours, restore room for the
 #: largest burst of each large flavor (``large_slot_flavors``) the workload

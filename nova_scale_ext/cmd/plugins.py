@@ -56,6 +56,9 @@ def _qualname(cls):
 
 
 def run(args):
+    if args.nova_list:
+        print(','.join(recommended.nova_lists()[args.nova_list]))
+        return 0
     files = list(args.config_file)
     if files:
         return _run(args, files)
@@ -109,4 +112,11 @@ def add_parser(subparsers):
                         metavar='NOVA_CONF',
                         help='nova.conf to read (repeatable); default: the '
                              'recommended lines from the README')
+    parser.add_argument('--nova-list', choices=recommended.NOVA_LISTS,
+                        help="print Nova's part of the recommended value of "
+                             "this [filter_scheduler] option, read from the "
+                             "installed Nova (available_filters and "
+                             "enabled_filters: Nova's defaults; "
+                             "weight_classes: Nova's weighers but those that "
+                             "spread), comma-separated, and exit")
     parser.set_defaults(func=run)

@@ -140,16 +140,23 @@ def test_stacking_twice_gives_the_same_nova_conf_and_host(devstack):
     assert host.snapshot() == once
 
 
-def test_sourcing_the_settings_twice_appends_our_filter_once(devstack):
+def test_settings_only_set_variables_and_post_config_hands_back_filters(
+        devstack):
+    """Sourcing ``settings`` (once or twice, as unstack.sh does) leaves
+    DevStack's ``NOVA_FILTERS`` alone and defines no function; post-config
+    sets ``NOVA_FILTERS`` to the list it wrote, for lib/tempest."""
     host = devstack()
-
-    once = host.run()
-    twice = host.run(settings=2)
-
     expected = (f'NOVA_FILTERS={harness.DEVSTACK_FILTERS},'
                 'ScaleExtHeadroomFilter')
-    assert once.stdout.splitlines()[-1] == expected
-    assert twice.stdout.splitlines()[-1] == expected
+
+    for settings in (1, 2):
+        sourced = host.run(settings=settings)
+        assert sourced.stdout.splitlines()[-1] == (
+            f'NOVA_FILTERS={harness.DEVSTACK_FILTERS}')
+        configured = host.run(('stack', 'post-config'), settings=settings)
+        assert configured.stdout.splitlines()[-1] == expected
+    text = (harness.REPO / 'devstack' / 'settings').read_text()
+    assert 'function ' not in text and 'source ' not in text
 
 
 # The nova.conf that post-config writes.
@@ -264,6 +271,40 @@ def test_huge_pages_enable_nova_numa_topology_filter(devstack):
         'ScaleExtHeadroomFilter', 'NUMATopologyFilter']
     assert result.stdout.splitlines()[-1].endswith(
         ',ScaleExtHeadroomFilter,NUMATopologyFilter')
+
+
+def test_novas_lists_come_from_the_installed_nova(devstack, tmp_path):
+    """Where nova.conf does not set them, Nova's part of the lists is what
+    the installed Nova reports; a Nova that cannot be asked stops
+    post-config with the command that failed."""
+    def fake_command(name, body):
+        where = tmp_path / name
+        where.mkdir()
+        command = where / 'nova-scale-ext'
+        command.write_text('#!/bin/sh\n' + body)
+        command.chmod(0o755)
+        return str(where)
+
+    answers = fake_command('answers', (
+        'case "$1 $2 $3" in\n'
+        '"plugins --nova-list available_filters") echo my.filters ;;\n'
+        '"plugins --nova-list weight_classes") echo my.weights.W ;;\n'
+        '*) exit 1 ;;\n'
+        'esac\n'))
+    host = devstack(NOVA_BIN_DIR=answers)
+    host.run(('stack', 'post-config'))
+    text = host.nova_conf.read_text()
+    assert 'available_filters = my.filters\n' in text
+    assert ('weight_classes = my.weights.W,'
+            'nova_scale_ext.scheduler.weights.all_weighers\n') in text
+
+    broken = devstack(NOVA_BIN_DIR=fake_command(
+        'broken', 'echo "nova is broken" >&2; exit 1\n'))
+    result = broken.run(('stack', 'post-config'), check=False)
+    assert result.returncode != 0
+    output = result.stderr + result.stdout
+    assert 'nova is broken' in output
+    assert 'plugins --nova-list available_filters' in output
 
 
 def test_a_filter_nova_cannot_load_stops_post_config(devstack):

@@ -11,6 +11,7 @@
 #    under the License.
 """Plugin registration: stevedore namespaces, Nova's loaders, HostManager."""
 
+import configparser
 import logging
 import pathlib
 import re
@@ -45,6 +46,23 @@ def readme_nova_conf():
 
 def test_readme_shows_exactly_the_recommended_configuration():
     assert readme_nova_conf() == recommended.NOVA_CONF
+
+
+def test_the_recommended_lists_are_novas_own_followed_by_ours():
+    """The literal lines of the recommended nova.conf hold what the
+    installed Nova gives (its default filters; its weighers but those that
+    spread), then ours: they are what the DevStack plugin writes."""
+    conf = configparser.ConfigParser(strict=False)
+    conf.read_string(recommended.NOVA_CONF)
+    nova = recommended.nova_lists()
+    assert nova['available_filters'] == ['nova.scheduler.filters.all_filters']
+    enabled = conf['filter_scheduler']['enabled_filters'].split(',')
+    assert enabled == nova['enabled_filters'] + ['ScaleExtHeadroomFilter']
+    classes = conf['filter_scheduler']['weight_classes'].split(',')
+    assert classes == nova['weight_classes'] + [
+        'nova_scale_ext.scheduler.weights.all_weighers']
+    assert not any(path.rsplit('.', 1)[1] in recommended.SPREADING_WEIGHERS
+                   for path in classes)
 
 
 def test_all_filters_returns_our_registered_filters():
