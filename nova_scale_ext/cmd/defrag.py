@@ -46,6 +46,7 @@ from typing import Any
 
 from nova_scale_ext import cloud as cloud_mod
 from nova_scale_ext import defrag
+from nova_scale_ext.conf import filters as filters_conf
 from nova_scale_ext.defrag import apply as apply_mod
 
 FILE_FORMAT = 'nova-scale-ext-defrag-plan-file'
@@ -111,9 +112,11 @@ def _headroom(text: str) -> tuple[float, float, float]:
     except ValueError:
         shares = ()
     if len(shares) != 3 or not all(
-            math.isfinite(s) and 0.0 <= s <= 0.99 for s in shares):
+            math.isfinite(s) and 0.0 <= s <= filters_conf.MAX_HEADROOM
+            for s in shares):
         raise argparse.ArgumentTypeError(
-            f'{text!r}: expected VCPU:MEMORY:DISK shares from 0 to 0.99, '
+            f'{text!r}: expected VCPU:MEMORY:DISK shares from 0 to '
+            f'{filters_conf.MAX_HEADROOM}, '
             'for example 0:0.2:0')
     return shares          # type: ignore[return-value]
 

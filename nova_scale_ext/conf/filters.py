@@ -15,6 +15,9 @@ from oslo_config import cfg
 
 from nova_scale_ext.conf import opts
 
+#: The largest share of a host ScaleExtHeadroomFilter keeps free.
+MAX_HEADROOM = 0.99
+
 GROUP = cfg.OptGroup(
     name='scale_ext_filters',
     title='nova-scale-ext scheduler filters',
@@ -28,7 +31,7 @@ that set it, the smallest value is used, as Nova's ``Aggregate*`` filters do.
 
 def _headroom_opt(name, resource, example):
     return opts.FloatOpt(name,
-        default=0.0, min=0.0, max=0.99,
+        default=0.0, min=0.0, max=MAX_HEADROOM,
         help=f"""
 Share of each host's {resource} capacity that ``ScaleExtHeadroomFilter``
 keeps free.
@@ -42,7 +45,7 @@ capacity is not judged on it.
 Possible values:
 
 * 0.0 (the default) keeps no headroom.
-* A share between 0.0 and 0.99; for example {example} keeps
+* A share between 0.0 and {MAX_HEADROOM}; for example {example} keeps
   {int(example * 100)}% free.
 
 Related options:

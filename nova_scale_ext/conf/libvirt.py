@@ -13,6 +13,16 @@
 
 from oslo_config import cfg
 
+#: ``on_invalid_xml``: what to do with tuned XML libvirt's schema refuses.
+_ON_INVALID_XML = [
+    ('fallback', 'Log an error naming the instance and the offending '
+                 'element, and define Nova\'s XML without tuning.'),
+    ('fail', 'Fail the boot (or the live migration) with that error.'),
+]
+ON_INVALID_XML_CHOICES = tuple(choice for choice, _ in _ON_INVALID_XML)
+#: Where libvirt's packages install the domain schema.
+DEFAULT_SCHEMA_FILE = '/usr/share/libvirt/schemas/domain.rng'
+
 GROUP = cfg.OptGroup(
     name='scale_ext_libvirt',
     title='nova-scale-ext libvirt tuning',
@@ -164,12 +174,7 @@ Related options:
 """),
     cfg.StrOpt('on_invalid_xml',
         default='fallback',
-        choices=[
-            ('fallback', 'Log an error naming the instance and the offending '
-                         'element, and define Nova\'s XML without tuning.'),
-            ('fail', 'Fail the boot (or the live migration) with that '
-                     'error.'),
-        ],
+        choices=_ON_INVALID_XML,
         help="""
 What to do when a tuned domain XML does not validate against libvirt's
 Relax-NG schema.
@@ -216,7 +221,7 @@ Related options:
   are reserved too.
 """),
     cfg.StrOpt('schema_file',
-        default='/usr/share/libvirt/schemas/domain.rng',
+        default=DEFAULT_SCHEMA_FILE,
         help="""
 Path of libvirt's Relax-NG schema for domain XML.
 

@@ -50,6 +50,8 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from nova_scale_ext.conf import filters as filters_conf
+
 FORMAT = 'nova-scale-ext-snapshot'
 VERSION = 1
 
@@ -62,7 +64,7 @@ PCPU = 3
 LIMITS = {'VCPU': 1e7, 'MEMORY_MB': 1e10, 'DISK_GB': 1e9, 'PCPU': 1e7}
 
 #: ScaleExtHeadroomFilter's largest share.
-MAX_HEADROOM = 0.99
+MAX_HEADROOM = filters_conf.MAX_HEADROOM
 
 ACTIVE = 'ACTIVE'
 DEFAULT_ZONE = 'nova'

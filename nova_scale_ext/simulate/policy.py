@@ -33,6 +33,8 @@ import tempfile
 from oslo_config import cfg
 
 from nova_scale_ext import common, recommended
+from nova_scale_ext.conf import filters as filters_conf
+from nova_scale_ext.conf import weights as weights_conf
 
 NOVA_STACK_CONF = """\
 [filter_scheduler]
@@ -121,7 +123,7 @@ def _resolve():
 #: Option groups read while scheduling: an invalid value in them is
 #: reported when the policy is loaded rather than in the middle of a run.
 CHECKED_GROUPS = ('filter_scheduler', 'scheduler', 'metrics',
-                  'scale_ext_filters', 'scale_ext_weights')
+                  filters_conf.GROUP.name, weights_conf.GROUP.name)
 
 
 def _check_values():

@@ -109,9 +109,10 @@ def _recommended_shapes():
     import configparser
 
     from nova_scale_ext import recommended
+    from nova_scale_ext.conf import weights as weights_conf
     conf = configparser.ConfigParser(strict=False, interpolation=None)
     conf.read_string(recommended.NOVA_CONF)
-    text = conf.get('scale_ext_weights', 'large_slot_flavors', fallback='')
+    text = conf.get(weights_conf.GROUP.name, 'large_slot_flavors', fallback='')
     return tuple(item.strip() for item in text.split(',') if item.strip())
 
 

@@ -21,9 +21,10 @@ value, and the configured value is used instead.
 from oslo_utils import strutils
 
 from nova_scale_ext import common
+from nova_scale_ext.conf import libvirt as libvirt_conf
 from nova_scale_ext.virt import tuning
 
-GROUP = 'scale_ext_libvirt'
+GROUP = libvirt_conf.GROUP.name
 NAMESPACE = 'scale_ext'
 
 

@@ -22,7 +22,9 @@ import threading
 
 from lxml import etree
 
-DEFAULT_SCHEMA = '/usr/share/libvirt/schemas/domain.rng'
+from nova_scale_ext.conf import libvirt as libvirt_conf
+
+DEFAULT_SCHEMA = libvirt_conf.DEFAULT_SCHEMA_FILE
 
 #: The packages that install libvirt's schemas (/usr/share/libvirt/schemas).
 PROVIDED_BY = ('libvirt0 on Debian and Ubuntu, installed with '

@@ -37,13 +37,17 @@ import math
 
 from lxml import etree
 
+from nova_scale_ext.conf import libvirt as libvirt_conf
+
 #: Size of the smallest (non-huge) memory page, in KiB.
 SMALL_PAGE_KIB = 4
 
 #: Namespace prefix of the metadata Nova writes into the domains it owns.
 NOVA_METADATA_NS_PREFIX = 'http://openstack.org/xmlns/libvirt/nova/'
 
-ON_INVALID_XML_CHOICES = ('fallback', 'fail')
+ON_INVALID_XML_CHOICES = libvirt_conf.ON_INVALID_XML_CHOICES
+#: The defaults of ``[scale_ext_libvirt]``, the policy's defaults.
+_DEFAULTS = {opt.name: opt.default for opt in libvirt_conf.OPTS}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,13 +55,14 @@ class Policy:
     """Which tunings to apply; the fields are the options of
     ``[scale_ext_libvirt]`` that a flavor can override."""
 
-    emulator_threads_on_shared_set: bool = True
-    iothread_on_virtio_disks: bool = True
-    guest_halt_polling: bool = True
-    hugepage_no_ksm: bool = True
-    hugepage_no_balloon: bool = True
-    free_page_reporting: bool = True
-    on_invalid_xml: str = 'fallback'
+    emulator_threads_on_shared_set: bool = _DEFAULTS[
+        'emulator_threads_on_shared_set']
+    iothread_on_virtio_disks: bool = _DEFAULTS['iothread_on_virtio_disks']
+    guest_halt_polling: bool = _DEFAULTS['guest_halt_polling']
+    hugepage_no_ksm: bool = _DEFAULTS['hugepage_no_ksm']
+    hugepage_no_balloon: bool = _DEFAULTS['hugepage_no_balloon']
+    free_page_reporting: bool = _DEFAULTS['free_page_reporting']
+    on_invalid_xml: str = _DEFAULTS['on_invalid_xml']
 
 
 #: Names of the policy fields, in order.

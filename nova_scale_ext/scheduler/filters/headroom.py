@@ -27,15 +27,16 @@ from nova.scheduler import utils as nova_utils
 from oslo_log import log as logging
 
 from nova_scale_ext import common
+from nova_scale_ext.conf import filters as filters_conf
 from nova_scale_ext.core import scores
 from nova_scale_ext.scheduler import adapters
 
 LOG = logging.getLogger(__name__)
 
-CONF_GROUP = 'scale_ext_filters'
+CONF_GROUP = filters_conf.GROUP.name
 HEADROOM_OPTIONS = ('headroom_vcpu_ratio', 'headroom_memory_ratio',
                     'headroom_disk_ratio')
-MAX_HEADROOM = 0.99
+MAX_HEADROOM = filters_conf.MAX_HEADROOM
 
 
 class ScaleExtHeadroomFilter(filters.BaseHostFilter):

@@ -25,12 +25,13 @@ from nova.scheduler import weights
 from oslo_log import log as logging
 
 from nova_scale_ext import common
+from nova_scale_ext.conf import weights as weights_conf
 from nova_scale_ext.core import resources
 from nova_scale_ext.scheduler import adapters
 
 LOG = logging.getLogger(__name__)
 
-CONF_GROUP = 'scale_ext_weights'
+CONF_GROUP = weights_conf.GROUP.name
 
 
 def configured_resource_weights():
