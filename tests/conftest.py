@@ -9,7 +9,8 @@
 #    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 #    License for the specific language governing permissions and limitations
 #    under the License.
-"""Test set-up shared by all tests: Nova objects, paths and harness fixes."""
+"""Test set-up shared by all tests: Nova objects, paths, harness fixes and
+libvirt's domain schema."""
 
 import os
 import sys
@@ -21,6 +22,19 @@ import pytest
 _PASTE = os.path.join(sys.prefix, 'etc', 'nova', 'api-paste.ini')
 if os.path.exists(_PASTE):
     os.environ.setdefault('OS_WSGI__API_PASTE_CONFIG', _PASTE)
+
+try:
+    import hypothesis
+except ImportError:  # pragma: no cover - only without the test requirements
+    pass
+else:
+    # In CI the property tests draw the same examples on every run (a
+    # change, not the luck of the draw, turns them red); elsewhere they
+    # explore afresh each time.
+    hypothesis.settings.register_profile('ci', derandomize=True,
+                                         database=None)
+    if os.environ.get('CI'):
+        hypothesis.settings.load_profile('ci')
 
 try:
     from nova import objects
@@ -50,3 +64,11 @@ def _fresh_log_once():
     from nova_scale_ext import common
     common.once.reset()
     yield
+
+
+@pytest.fixture(scope='session')
+def libvirt_schema():
+    """libvirt's own domain schema (``schema.DomainSchema``), compiled once;
+    skips, or fails in CI, where libvirt is not installed."""
+    from tests.unit.virt import domains
+    return domains.libvirt_schema()

@@ -12,7 +12,7 @@
 #    under the License.
 #
 # Configure and start libvirtd and virtlogd on a machine without systemd, with
-# a pool of 2 MiB huge pages, for the tests in tests/virt/. Installs
+# a pool of 2 MiB huge pages, for the tests in tests/functional/virt/. Installs
 # nothing: the packages (libvirt-daemon, libvirt-clients, qemu-system-x86)
 # must already be there. Safe to run again: what is already done is left as
 # it is. Must run as root.

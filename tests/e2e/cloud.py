@@ -23,10 +23,10 @@ with the libvirt driver shim on the host's libvirtd. It writes a
 every process it started, by process group, in :meth:`Cloud.stop`.
 
 The ``nova.conf`` of the Nova services is the one the DevStack plugin's
-post-config phase writes (``devstack/plugin.sh stack post-config``, run
-with the stand-ins of ``tests/devstack``) on top of the options DevStack's
-lib/nova writes first; nova-scheduler can be restarted on Nova's defaults
-(the same file without the plugin's lines) with
+post-config phase writes (``devstack/plugin.sh stack post-config``, run with
+the stand-ins of ``tests/functional/devstack``) on top of the options
+DevStack's lib/nova writes first; nova-scheduler can be restarted on Nova's
+defaults (the same file without the plugin's lines) with
 :meth:`Cloud.restart_scheduler`.
 
 What is installed where: ``tools/e2e/install-e2e.sh``. Run by hand::
@@ -719,7 +719,7 @@ class Cloud:
     def base_nova_conf(self):
         """What DevStack's lib/nova writes before the plugins' post-config
         (create_nova_conf), for this machine."""
-        from tests.devstack import harness
+        from tests.functional.devstack import harness
 
         sections = {
             'DEFAULT': {
@@ -757,7 +757,7 @@ class Cloud:
 
     def write_nova_conf(self, **local_conf):
         """nova.conf: lib/nova's options, then the plugin's post-config."""
-        from tests.devstack import harness
+        from tests.functional.devstack import harness
 
         (self.data / 'nova' / 'locks').mkdir(parents=True, exist_ok=True)
         shutil.copy(VENV / 'etc' / 'nova' / 'api-paste.ini',

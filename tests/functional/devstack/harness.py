@@ -12,12 +12,13 @@
 """Run devstack/plugin.sh as DevStack does, against our stand-ins.
 
 ``FakeDevStack`` writes a bash script that sets ``errexit``, ``nounset`` and
-``pipefail``, sources ``tests/devstack/fake_devstack.sh`` (our stand-ins of
-DevStack's functions), sets the variables DevStack and ``local.conf`` would
-set, sets ``NOVA_FILTERS`` as lib/nova does, sources ``devstack/settings``
-and then sources ``devstack/plugin.sh <mode> <phase>`` for each phase asked
-for, in one shell, as stack.sh, unstack.sh and clean.sh do. The host is a
-directory: huge page pools, mounts, flavors and nova.conf are files in it.
+``pipefail``, sources ``tests/functional/devstack/fake_devstack.sh`` (our
+stand-ins of DevStack's functions), sets the variables DevStack and
+``local.conf`` would set, sets ``NOVA_FILTERS`` as lib/nova does, sources
+``devstack/settings`` and then sources ``devstack/plugin.sh <mode> <phase>``
+for each phase asked for, in one shell, as stack.sh, unstack.sh and clean.sh
+do. The host is a directory: huge page pools, mounts, flavors and nova.conf
+are files in it.
 """
 
 import dataclasses
@@ -27,7 +28,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 STAND_INS = Path(__file__).with_name('fake_devstack.sh')
 
 # lib/nova's NOVA_FILTERS, and Nova's own default of enabled_filters.

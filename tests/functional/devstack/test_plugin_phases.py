@@ -12,8 +12,8 @@
 """devstack/plugin.sh, phase by phase, under errexit and nounset.
 
 Each test runs the plugin with our stand-ins of DevStack's functions
-(tests/devstack/fake_devstack.sh) on a host that is a temporary directory,
-and reads the nova.conf it produced with oslo.config, as Nova does.
+(tests/functional/devstack/fake_devstack.sh) on a host that is a temporary
+directory, and reads the nova.conf it produced with oslo.config, as Nova does.
 """
 
 import re
@@ -21,7 +21,7 @@ import re
 import pytest
 
 from nova_scale_ext import recommended
-from tests.devstack import harness
+from tests.functional.devstack import harness
 
 OURS_AVAILABLE = 'nova_scale_ext.scheduler.filters.all_filters'
 NOVA_AVAILABLE = 'nova.scheduler.filters.all_filters'

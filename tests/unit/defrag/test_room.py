@@ -12,7 +12,14 @@
 """The ``room`` goal: which instances make room, and where they go."""
 
 from nova_scale_ext import defrag
-from tests.defrag.fleet import host, moves, plan_checked, room, snapshot, vm
+from tests.unit.defrag.fleet import (
+    host,
+    moves,
+    plan_checked,
+    room,
+    snapshot,
+    vm,
+)
 
 
 def test_room_moves_the_instances_that_free_a_slot_with_least_memory():

@@ -32,7 +32,7 @@ from nova.tests.functional.libvirt import base
 
 from nova_scale_ext.virt import driver as scale_driver
 from nova_scale_ext.virt import schema, tuning
-from tests.virt import domains
+from tests.unit.virt import domains
 
 pytestmark = pytest.mark.functional
 CONF = nova_conf.CONF

@@ -49,8 +49,8 @@ from tests.requirements import unavailable
 pytestmark = pytest.mark.libvirtd
 
 CONF = nova_conf.CONF
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))))
 START_LIBVIRTD = os.path.join(ROOT, 'tools', 'start-libvirtd.sh')
 URI = 'qemu:///system'
 GUEST_MB = 128

@@ -19,7 +19,14 @@ import pytest
 from nova_scale_ext import defrag
 from nova_scale_ext.defrag import cluster as cluster_mod
 from nova_scale_ext.defrag import planner
-from tests.defrag.fleet import host, moves, plan_checked, room, snapshot, vm
+from tests.unit.defrag.fleet import (
+    host,
+    moves,
+    plan_checked,
+    room,
+    snapshot,
+    vm,
+)
 
 FREE = defrag.Goal.free_hosts()
 

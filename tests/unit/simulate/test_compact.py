@@ -23,7 +23,8 @@ from nova_scale_ext.simulate import policy as policy_mod
 from nova_scale_ext.simulate import workload as wl_mod
 from nova_scale_ext.simulate.replay import replay
 
-HUAWEI = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'shared',
+HUAWEI = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..',
+                      'shared',
                       'traces', 'huawei-east-1-lt.csv')
 
 

@@ -187,7 +187,7 @@ def test_recommended_is_the_documented_keeper():
             mode.per_boot) == ('keeper', 7200, True, False, 0.01)
 
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+ROOT = pathlib.Path(__file__).resolve().parents[3]
 
 
 @pytest.mark.parametrize('doc', ['README.md', 'doc/source/defrag.rst'])

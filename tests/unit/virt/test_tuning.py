@@ -16,7 +16,7 @@ from nova import objects
 from nova.objects import fields
 
 from nova_scale_ext.virt import driver, schema, tuning
-from tests.virt import domains
+from tests.unit.virt import domains
 
 POLICY = tuning.Policy()
 SHARED = frozenset({0, 1})

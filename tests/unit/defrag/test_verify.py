@@ -15,7 +15,7 @@ move that no longer holds."""
 import dataclasses
 
 from nova_scale_ext import defrag
-from tests.defrag.fleet import host, plan_checked, snapshot, vm
+from tests.unit.defrag.fleet import host, plan_checked, snapshot, vm
 
 FREE = defrag.Goal.free_hosts()
 

@@ -26,11 +26,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.devstack import harness
+from tests.functional.devstack import harness
 
 SHELL_FILES = ('devstack/plugin.sh', 'devstack/settings',
                'devstack/lib/nova-scale-ext',
-               'tests/devstack/fake_devstack.sh',
+               'tests/functional/devstack/fake_devstack.sh',
                *sorted(str(path.relative_to(harness.REPO))
                        for path in Path(harness.REPO).glob('tools/**/*.sh')),
                '.ci/run')

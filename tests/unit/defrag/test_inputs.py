@@ -18,7 +18,7 @@ import math
 import pytest
 
 from nova_scale_ext import defrag
-from tests.defrag.fleet import host, plan_checked, snapshot, vm
+from tests.unit.defrag.fleet import host, plan_checked, snapshot, vm
 
 
 def full_snapshot():

@@ -18,7 +18,7 @@ import numpy as np
 from nova_scale_ext import defrag
 from nova_scale_ext.defrag import cluster as cluster_mod
 from nova_scale_ext.defrag import planner
-from tests.defrag.fleet import GIB, moves, plan_checked, snapshot
+from tests.unit.defrag.fleet import GIB, moves, plan_checked, snapshot
 
 FREE = defrag.Goal.free_hosts()
 

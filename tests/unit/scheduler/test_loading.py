@@ -33,7 +33,7 @@ from nova_scale_ext.scheduler import weights as our_weights
 from nova_scale_ext.scheduler.filters import headroom
 
 CONF = cfg.CONF
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+ROOT = pathlib.Path(__file__).resolve().parents[3]
 
 
 def readme_nova_conf():

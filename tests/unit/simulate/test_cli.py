@@ -22,8 +22,8 @@ import pytest
 from nova_scale_ext.cmd import main as cli
 from nova_scale_ext.simulate import policy as policy_mod
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))))
 
 
 def _run(*args):

@@ -16,7 +16,7 @@ import re
 import yaml
 
 from nova_scale_ext import recommended
-from tests.devstack import harness
+from tests.functional.devstack import harness
 
 DOC = harness.REPO / 'doc' / 'source' / 'devstack.rst'
 SETTINGS = harness.REPO / 'devstack' / 'settings'

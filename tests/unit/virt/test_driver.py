@@ -29,7 +29,7 @@ from oslo_config import cfg
 from oslo_config import fixture as cfg_fixture
 
 from nova_scale_ext.virt import driver, tuning
-from tests.virt import domains
+from tests.unit.virt import domains
 
 UUID = '8c4c78b7-0150-44a4-a35b-15890bf6672f'
 

@@ -24,7 +24,7 @@ import nova.test
 from nova.scheduler import host_manager
 
 from tests import nova_objects
-from tests.devstack import harness
+from tests.functional.devstack import harness
 
 CONF = nova.conf.CONF
 

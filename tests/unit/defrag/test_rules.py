@@ -18,7 +18,14 @@ Most tests drain host ``a`` (``free-hosts``) while the best fit, host
 import pytest
 
 from nova_scale_ext import defrag
-from tests.defrag.fleet import host, moves, plan_checked, room, snapshot, vm
+from tests.unit.defrag.fleet import (
+    host,
+    moves,
+    plan_checked,
+    room,
+    snapshot,
+    vm,
+)
 
 FREE = defrag.Goal.free_hosts()
 
