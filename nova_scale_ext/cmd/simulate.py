@@ -119,7 +119,7 @@ def default_jobs():
         return max(os.cpu_count() or 1, 1)
 
 
-class Progress:
+class ProgressLine:
     """A one-line progress bar on stderr, for terminals only."""
 
     def __init__(self, stream=None, every_s=0.2):
@@ -297,7 +297,7 @@ def run(args, parser=None):
                      'fleet file with a single host class')
     if len(fl) == 0:
         parser.error('the fleet has no hosts')
-    show = Progress() if (sys.stdout.isatty() and sys.stderr.isatty()
+    show = ProgressLine() if (sys.stdout.isatty() and sys.stderr.isatty()
                           and not args.no_progress) else None
     try:
         result = runner.run(wl, fl, policies, compact_search=args.compact,

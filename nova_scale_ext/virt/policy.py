@@ -44,7 +44,7 @@ def _parse(field, raw):
 
 def from_config():
     """The policy configured in ``[scale_ext_libvirt]``."""
-    return tuning.Policy(**{
+    return tuning.TuningPolicy(**{
         field: common.config_value(GROUP, field)
         for field in tuning.POLICY_FIELDS})
 
@@ -76,4 +76,4 @@ def for_flavor(extra_specs, flavor_name=None, base=None):
         return policy
     values = {f: getattr(policy, f) for f in tuning.POLICY_FIELDS}
     values.update(overrides)
-    return tuning.Policy(**values)
+    return tuning.TuningPolicy(**values)

@@ -51,7 +51,7 @@ _DEFAULTS = {opt.name: opt.default for opt in libvirt_conf.OPTS}
 
 
 @dataclasses.dataclass(frozen=True)
-class Policy:
+class TuningPolicy:
     """Which tunings to apply; the fields are the options of
     ``[scale_ext_libvirt]`` that a flavor can override."""
 
@@ -66,7 +66,7 @@ class Policy:
 
 
 #: Names of the policy fields, in order.
-POLICY_FIELDS = tuple(f.name for f in dataclasses.fields(Policy))
+POLICY_FIELDS = tuple(f.name for f in dataclasses.fields(TuningPolicy))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -222,9 +222,9 @@ def test_aggregate_overrides_are_used_or_ignored_with_a_warning(
                         warnings)
 
 
-POLICY_BASE = tuning.Policy(**{field: conf.default_of('scale_ext_libvirt',
-                                                      field)
-                               for field in tuning.POLICY_FIELDS})
+POLICY_BASE = tuning.TuningPolicy(**{
+    field: conf.default_of('scale_ext_libvirt', field)
+    for field in tuning.POLICY_FIELDS})
 
 
 @SETTINGS

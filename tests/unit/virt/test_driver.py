@@ -263,7 +263,7 @@ def _source_domain():
     dom = tuning.parse(xml)
     cpus = tuning.GuestCPUs(pinned=True, all_pinned=True,
                             shared_cpus=frozenset({0, 1}))
-    assert tuning.tune_domain(dom, cpus, tuning.Policy())
+    assert tuning.tune_domain(dom, cpus, tuning.TuningPolicy())
     return tuning.to_string(dom)
 
 
@@ -355,7 +355,7 @@ def test_migration_retune_restores_nosharepages():
     xml = domains.domain(pinned=True, hugepages=True)
     dom = tuning.parse(xml)
     cpus = tuning.GuestCPUs(pinned=True, all_pinned=True)
-    changes = tuning.tune_migration_domain(dom, cpus, tuning.Policy())
+    changes = tuning.tune_migration_domain(dom, cpus, tuning.TuningPolicy())
     assert 'memoryBacking/nosharepages' in changes
     assert dom.find('./devices/memballoon').get('model') == 'virtio'
 

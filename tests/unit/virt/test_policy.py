@@ -37,7 +37,7 @@ def conf():
 # -- configuration and flavor overrides --------------------------------------
 
 def test_defaults_apply_every_tuning(conf):
-    assert policy.from_config() == tuning.Policy()
+    assert policy.from_config() == tuning.TuningPolicy()
     assert policy.from_config().on_invalid_xml == 'fallback'
 
 

@@ -18,7 +18,7 @@ from nova.objects import fields
 from nova_scale_ext.virt import driver, schema, tuning
 from tests.unit.virt import domains
 
-POLICY = tuning.Policy()
+POLICY = tuning.TuningPolicy()
 SHARED = frozenset({0, 1})
 PINNED = tuning.GuestCPUs(pinned=True, all_pinned=True, shared_cpus=SHARED)
 MIXED = tuning.GuestCPUs(pinned=True, all_pinned=False, shared_cpus=SHARED)
@@ -108,7 +108,7 @@ def test_hugepage_guest_has_no_ksm_and_no_balloon():
 
 
 def test_flavor_can_keep_the_balloon_of_a_hugepage_guest():
-    policy = tuning.Policy(hugepage_no_balloon=False)
+    policy = tuning.TuningPolicy(hugepage_no_balloon=False)
     dom, _ = tuned(domains.domain(hugepages=True), FLOATING, policy)
     assert dom.find('./devices/memballoon').get('model') == 'virtio'
     assert dom.find('./memoryBacking/nosharepages') is not None
@@ -136,7 +136,7 @@ def test_shared_guest_without_balloon_gets_one():
 
 
 def test_policy_off_changes_nothing():
-    off = tuning.Policy(**{f: False for f in tuning.POLICY_FIELDS
+    off = tuning.TuningPolicy(**{f: False for f in tuning.POLICY_FIELDS
                            if f != 'on_invalid_xml'})
     for xml, cpus in ((domains.domain(pinned=True, hugepages=True), PINNED),
                       (domains.domain(), FLOATING)):
