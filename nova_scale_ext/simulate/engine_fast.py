@@ -70,7 +70,7 @@ from nova.scheduler.weights import ram as ram_weights
 from oslo_config import cfg
 
 from nova_scale_ext import common
-from nova_scale_ext.core import resources, scores
+from nova_scale_ext.core import candidates, resources, scores
 from nova_scale_ext.scheduler import adapters
 from nova_scale_ext.scheduler.filters import headroom as headroom_filter
 from nova_scale_ext.scheduler.weights import base as packing_base
@@ -273,13 +273,10 @@ class FastChooser:
         led = self.ledger
         kind = term.kind
         if kind == _SCORE:
-            extra = {}
-            if getattr(term.weigher, 'wants_instances', False):
-                extra['instances'] = led.count[idx]
-            raw = term.weigher.score(
+            raw = term.weigher.score(candidates.Candidates(
                 self.cap_view[idx], self.used0_view[idx] + led.used[idx],
                 self.engine.request_views[shape],
-                self.engine.resource_weights, **extra)
+                self.engine.resource_weights, led.count[idx]))
             # PackingWeigher.weigh_objects does this, and does not clip
             return resources.finite(raw)
         if kind == _RAM:

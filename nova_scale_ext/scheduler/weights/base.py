@@ -26,7 +26,7 @@ from oslo_log import log as logging
 
 from nova_scale_ext import common
 from nova_scale_ext.conf import weights as weights_conf
-from nova_scale_ext.core import resources
+from nova_scale_ext.core import candidates, resources
 from nova_scale_ext.scheduler import adapters
 
 LOG = logging.getLogger(__name__)
@@ -58,37 +58,13 @@ def _num_instances(host_state):
     return count if math.isfinite(count) else 1.0
 
 
-def empty_hosts(capacity, instances):
-    """Flags of the hosts with no instance, from the ``instances=`` counts
-    of :meth:`PackingWeigher.score` (None when they are not usable)."""
-    if instances is None:
-        return None
-    counts = np.asarray(instances, dtype=np.float64).reshape(-1)
-    if counts.shape[0] != np.shape(capacity)[0]:
-        return None
-    return counts <= 0          # NaN (unknown) counts as in use
-
-
-class PackingWeigher(weights.BaseHostWeigher):
-    """Base of our weighers: subclasses define ``score`` and the option."""
+class PackingWeigher(weights.BaseHostWeigher, candidates.Scorer):
+    """Base of our weighers: subclasses define
+    :meth:`~nova_scale_ext.core.candidates.Scorer.score` and the option."""
 
     #: Name of the multiplier option in [scale_ext_weights], which is also
     #: the aggregate metadata key that overrides it.
     multiplier_option = None
-
-    #: Set by a subclass whose ``score`` also takes ``instances=``, the
-    #: number of instances on each host (``HostState.num_instances``).
-    wants_instances = False
-
-    def score(self, capacity, used, request, resource_weights):
-        """Raw weights of all hosts (an array), from the scoring core."""
-        raise NotImplementedError()
-
-    def counts_empty_hosts(self):
-        """Whether a host's weight depends on how many of the candidates
-        are empty (the packing simulator then replays every fleet size on
-        its own)."""
-        return False
 
     #: The configured multiplier, read once per request in weigh_objects
     #: (Nova calls weight_multiplier() once per host right after it).
@@ -111,12 +87,10 @@ class PackingWeigher(weights.BaseHostWeigher):
         try:
             self._configured_multiplier = self.configured_multiplier()
             capacity, used = adapters.fleet_vectors(hosts)
-            extra = {}
-            if getattr(self, 'wants_instances', False):
-                extra['instances'] = [_num_instances(h) for h in hosts]
-            raw = self.score(capacity, used,
-                             adapters.request_vector(weight_properties),
-                             configured_resource_weights(), **extra)
+            raw = self.score(candidates.Candidates(
+                capacity, used, adapters.request_vector(weight_properties),
+                configured_resource_weights(),
+                np.array([_num_instances(h) for h in hosts])))
             raw = resources.finite(raw)
             return [float(x) for x in raw]
         except Exception:

@@ -38,10 +38,6 @@ class ScaleExtBestFitWeigher(base.PackingWeigher):
 
     multiplier_option = 'best_fit_weight_multiplier'
 
-    #: score() also takes the hosts' instance counts (``instances=``)
-    wants_instances = True
-
-    def score(self, capacity, used, request, resource_weights,
-              instances=None):
-        return scores.best_fit(capacity, used, request, resource_weights,
-                               base.empty_hosts(capacity, instances))
+    def score(self, hosts):
+        return scores.best_fit(hosts.capacity, hosts.used, hosts.request,
+                               hosts.resource_weights, hosts.empty())

@@ -102,14 +102,10 @@ class ScaleExtLargeSlotWeigher(base.PackingWeigher):
 
     multiplier_option = 'large_slot_weight_multiplier'
 
-    #: score() also takes the hosts' instance counts (``instances=``)
-    wants_instances = True
-
-    def score(self, capacity, used, request, resource_weights,
-              instances=None):
-        return -scores.large_slot_loss(capacity, used, request,
-                                       configured_shapes(),
-                                       base.empty_hosts(capacity, instances),
+    def score(self, hosts):
+        return -scores.large_slot_loss(hosts.capacity, hosts.used,
+                                       hosts.request, configured_shapes(),
+                                       hosts.empty(),
                                        configured_spare_share())
 
     def counts_empty_hosts(self):

@@ -34,5 +34,6 @@ class ScaleExtStrandedCapacityWeigher(base.PackingWeigher):
 
     multiplier_option = 'stranded_capacity_weight_multiplier'
 
-    def score(self, capacity, used, request, resource_weights):
-        return -scores.stranded(capacity, used, request, resource_weights)
+    def score(self, hosts):
+        return -scores.stranded(hosts.capacity, hosts.used, hosts.request,
+                                hosts.resource_weights)
