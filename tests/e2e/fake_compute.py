@@ -29,6 +29,7 @@ import uuid
 
 from nova.cmd import compute
 from nova.virt import fake
+from oslo_concurrency import processutils
 
 SIZE_VARIABLE = 'NOVA_SCALE_EXT_E2E_FAKE_SIZE'
 MODULE_NAME = 'nova.virt.scale_ext_e2e'
@@ -54,6 +55,14 @@ class SizedFakeDriver(fake.FakeDriver):
 
     def get_nodenames_by_uuid(self, refresh=False):
         return {node_uuid(n): n for n in self.get_available_nodes()}
+
+    def get_host_uptime(self):
+        """The host's ``uptime`` line, as Nova's libvirt driver reports it
+        (Nova's fake driver raises NotImplementedError, which fills the
+        compute log with tracebacks whenever a client asks for hypervisor
+        details at microversion 2.88 or later)."""
+        out, _err = processutils.execute('env', 'LANG=C', 'uptime')
+        return out
 
 
 def main():

@@ -125,3 +125,17 @@ def test_the_two_configurations_place_differently(placements):
 def test_every_host_of_the_fleet_is_a_hypervisor(conn):
     names = {h.name for h in conn.compute.hypervisors()}
     assert set(cloud_mod.FLEET) <= names
+
+
+def test_hypervisor_details_carry_each_fake_computes_uptime(conn):
+    """At microversion 2.88 a hypervisor's details include its uptime, which
+    nova-api asks the compute for: the fake computes answer as Nova's
+    libvirt driver does (the host's ``uptime`` line), not with a
+    NotImplementedError traceback in their log."""
+    by_name = {h.name: h for h in conn.compute.hypervisors()}
+    for name in cloud_mod.FLEET:
+        response = conn.compute.get(f'/os-hypervisors/{by_name[name].id}',
+                                    microversion='2.88')
+        assert response.status_code == 200, response.text
+        uptime = response.json()['hypervisor']['uptime']
+        assert 'load average' in uptime, (name, uptime)
