@@ -36,11 +36,10 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from nova_scale_ext import model
 from nova_scale_ext.conf import filters as filter_opts
 from nova_scale_ext.core import resources
-from nova_scale_ext.core.scores import EPSILON
 from nova_scale_ext.defrag import apply as apply_mod
-from nova_scale_ext.defrag import model
 
 #: Aggregate metadata keys of ScaleExtHeadroomFilter, in resource order.
 HEADROOM_KEYS = tuple(opt.name for opt in filter_opts.OPTS)
@@ -77,18 +76,6 @@ class Provider:
         if inv is None:
             return 0.0
         return max(inv.capacity - self.usages.get(rc, 0.0), 0.0)
-
-    def fits(self, request: Mapping[str, float]) -> int:
-        """How many more instances asking for ``request`` fit here."""
-        count = math.inf
-        for rc, amount in request.items():
-            if amount <= 0:
-                continue
-            inv = self.inventories.get(rc)
-            if inv is None or amount > inv.max_unit:
-                return 0
-            count = min(count, math.floor(self.free(rc) / amount + EPSILON))
-        return 0 if count == math.inf else int(count)
 
 
 def flavor_request(vcpus, ram, disk, ephemeral=0, swap=0, extra_specs=None):
@@ -195,9 +182,6 @@ class Cloud:
     source: str = ''
     #: what could not be read (said once, repeated by every plan)
     warnings: list[str] = dataclasses.field(default_factory=list)
-
-    def flavor_requests(self) -> dict[str, dict[str, float]]:
-        return {name: f.request() for name, f in self.flavors.items()}
 
     def host_providers(self) -> dict[str, Provider]:
         """Service host -> its provider (hosts with one node only)."""
@@ -388,9 +372,9 @@ def snapshot(cloud: Cloud,
         service = cloud.services.get(host)
         own = held.get(host, {})
         aggs = in_aggs.get(host, [])
-        kinds = PACKED + tuple(
-            rc for rc in ('PCPU',) if rc in provider.inventories
-            or provider.usages.get(rc) or own.get(rc))
+        kinds = PACKED + tuple(sorted(
+            rc for rc in set(provider.inventories) | set(provider.usages)
+            | set(own) if rc not in PACKED))
         hosts.append(model.Host(
             host,
             {rc: provider.inventories[rc].capacity if rc in
@@ -400,7 +384,10 @@ def snapshot(cloud: Cloud,
             aggregates=tuple(aggs),
             enabled=bool(service and service.enabled and service.up),
             headroom=_headroom([aggregates[a].metadata for a in aggs],
-                               headroom)))
+                               headroom),
+            max_unit={rc: inv.max_unit
+                      for rc, inv in provider.inventories.items()
+                      if math.isfinite(inv.max_unit)}))
     member_of: dict[str, str] = {}
     for group in cloud.server_groups:
         for member in group.members:
@@ -440,11 +427,14 @@ def snapshot(cloud: Cloud,
     used_aggs = {a for h in hosts for a in h.aggregates}
     flavors = []
     for name, flavor in sorted(cloud.flavors.items()):
-        req = _packed(flavor.request())
+        asked = flavor.request()
+        req = _packed(asked)
         pcpus = req.get('PCPU', 0.0)
         if req['VCPU'] or pcpus or req['MEMORY_MB']:
-            flavors.append(model.Flavor(name, req['VCPU'], req['MEMORY_MB'],
-                                        req['DISK_GB'], pcpus))
+            flavors.append(model.Flavor(
+                name, req['VCPU'], req['MEMORY_MB'], req['DISK_GB'], pcpus,
+                other={rc: float(a) for rc, a in asked.items()
+                       if rc not in model.RESOURCE_NAMES}))
     return model.Snapshot(
         tuple(hosts), tuple(instances), tuple(groups),
         tuple(model.Aggregate(a.name, dict(a.metadata))
@@ -462,11 +452,11 @@ def _state(server: Server) -> str:
 
 
 def _packed(request: Mapping[str, float]) -> dict[str, float]:
-    """The planner's resources of a request: VCPU, MEMORY_MB, DISK_GB,
-    and PCPU when it asks for dedicated CPUs."""
+    """A request's resources in the model: VCPU, MEMORY_MB and DISK_GB,
+    then every other class it asks for (PCPU for dedicated CPUs)."""
     out = {rc: float(request.get(rc, 0.0)) for rc in PACKED}
-    if request.get('PCPU'):
-        out['PCPU'] = float(request['PCPU'])
+    out.update((rc, float(a)) for rc, a in request.items()
+               if rc not in PACKED and a > 0)
     return out
 
 

@@ -11,19 +11,21 @@
 #    under the License.
 """``nova-scale-ext capacity``: how many more of each flavor fit right now.
 
-Reads, through openstacksdk with the credentials of a ``clouds.yaml`` cloud
-(``--os-cloud``, or ``OS_CLOUD``), every resource provider's inventories
-(total, reserved, allocation ratio, max_unit) and usages from placement, and
-the flavors from Nova, then reports:
+Reads the cloud through openstacksdk with the credentials of a
+``clouds.yaml`` cloud (``--os-cloud``, or ``OS_CLOUD``): every compute
+host's inventories (total, reserved, allocation ratio, max_unit) and usages
+from placement, the flavors, servers and aggregates from Nova; or reads a
+snapshot saved by ``nova-scale-ext snapshot`` (``--snapshot FILE``). Then
+reports:
 
-* per flavor, how many more instances fit, and on which providers (each
-  provider on its own: an instance never spans two);
+* per flavor, how many more instances fit, and on which hosts (each host on
+  its own: an instance never spans two);
 * per resource class, capacity, usage and utilisation;
-* per resource class, stranded capacity: free on a provider where no flavor
+* per resource class, stranded capacity: free on a host where no flavor
   of the catalogue fits any more, so free but usable by none of them.
 
 What it does not see: filters (aggregates, traits, NUMA, PCI, huge pages)
-can refuse a provider that has room, so the counts are an upper bound.
+can refuse a host that has room, so the counts are an upper bound.
 A flavor asks for ``VCPU`` (``PCPU`` with ``hw:cpu_policy=dedicated``),
 ``MEMORY_MB`` and ``DISK_GB`` (root, ephemeral and swap), with
 ``resources:CLASS=N`` extra specs taking precedence, as Nova does.
@@ -34,38 +36,42 @@ import json
 import os
 import sys
 
-from nova_scale_ext import cloud
+from nova_scale_ext import model
+from nova_scale_ext.cmd import connection
 
 
-def report(providers, flavors):
-    """The capacity report as a dict (what ``--json`` prints).
-
-    ``providers`` are :class:`nova_scale_ext.cloud.Provider`; ``flavors``
-    maps flavor names to requests (:func:`nova_scale_ext.cloud.
-    flavor_request`).
-    """
+def report(snapshot):
+    """The capacity report of a :class:`nova_scale_ext.model.Snapshot` as
+    a dict (what ``--json`` prints)."""
+    requests = {f.name: {rc: a for rc, a in f.resources.items() if a > 0}
+                for f in snapshot.flavors}
+    slots = {name: snapshot.slots(request)
+             for name, request in sorted(requests.items())}
     per_flavor = {}
-    for name, request in sorted(flavors.items()):
-        where = {p.name: p.fits(request) for p in providers}
+    for name, where in slots.items():
         where = {host: n for host, n in sorted(where.items()) if n}
-        per_flavor[name] = {'request': request,
+        per_flavor[name] = {'request': requests[name],
                             'fits': sum(where.values()), 'where': where}
-    classes = sorted({rc for p in providers for rc in p.inventories})
+    full = {h for h in snapshot.host_by_name
+            if not any(s[h] for s in slots.values())}
+    used = {h.name: snapshot.used_of(h) for h in snapshot.hosts}
+    classes = sorted({rc for h in snapshot.hosts for rc, amount in
+                      list(h.capacity.items()) + list(used[h.name].items())
+                      if amount > 0})
     resources = {}
     for rc in classes:
-        capacity = sum(p.inventories[rc].capacity for p in providers
-                       if rc in p.inventories)
-        used = sum(p.usages.get(rc, 0.0) for p in providers
-                   if rc in p.inventories)
-        stranded = sum(p.free(rc) for p in providers
-                       if not any(p.fits(r) for r in flavors.values()))
+        capacity = sum(h.capacity.get(rc, 0.0) for h in snapshot.hosts)
+        in_use = sum(used[h.name].get(rc, 0.0) for h in snapshot.hosts)
+        stranded = sum(max(h.capacity.get(rc, 0.0)
+                           - used[h.name].get(rc, 0.0), 0.0)
+                       for h in snapshot.hosts if h.name in full)
         resources[rc] = {
-            'capacity': capacity, 'used': used,
-            'utilisation': used / capacity if capacity else 0.0,
+            'capacity': capacity, 'used': in_use,
+            'utilisation': in_use / capacity if capacity else 0.0,
             'stranded': stranded,
             'stranded_share': stranded / capacity if capacity else 0.0}
     return {'flavors': per_flavor, 'resources': resources,
-            'providers': len(providers)}
+            'providers': len(snapshot.hosts)}
 
 
 def _number(value):
@@ -93,26 +99,24 @@ def format_table(data):
 
 
 def run(args):
-    try:
-        import openstack
-        from keystoneauth1 import exceptions as ksa_exceptions
-        from openstack import exceptions
-    except ImportError:
-        print('nova-scale-ext capacity needs openstacksdk: pip install '
-              "'nova-scale-ext[capacity]'", file=sys.stderr)
-        return 1
-    try:
-        conn = openstack.connect(cloud=args.os_cloud)
+    if args.snapshot:
         try:
-            view = cloud.fetch(conn)
-        finally:
-            conn.close()
-    except (exceptions.SDKException, ksa_exceptions.ClientException) as exc:
-        where = (f'cloud {args.os_cloud!r}' if args.os_cloud else
-                 'no --os-cloud given and OS_CLOUD not set')
-        print(f'nova-scale-ext capacity: {where}: {exc}', file=sys.stderr)
+            snap, error = model.Snapshot.load(args.snapshot), None
+        except model.SnapshotError as exc:
+            snap, error = None, f'--snapshot {exc}'
+    elif not connection.have_sdk():
+        snap, error = None, f'needs openstacksdk: {connection.INSTALL}'
+    else:
+        try:
+            snap, error = connection.read_snapshot(args.os_cloud), None
+        except model.SnapshotError as exc:
+            snap, error = None, f'cloud {args.os_cloud!r}: {exc}'
+        except connection.cloud_errors() as exc:
+            snap, error = None, connection.describe(args.os_cloud, exc)
+    if error:
+        print(f'nova-scale-ext capacity: {error}', file=sys.stderr)
         return 1
-    data = report(view.providers, view.flavor_requests())
+    data = report(snap)
     if args.json:
         print(json.dumps(data, indent=2, sort_keys=True))
     else:
@@ -129,6 +133,9 @@ def add_parser(subparsers):
                         metavar='NAME',
                         help='cloud of clouds.yaml to use (default: '
                              '$OS_CLOUD)')
+    parser.add_argument('--snapshot', metavar='FILE',
+                        help='report on a snapshot saved by nova-scale-ext '
+                             'snapshot instead of a cloud')
     parser.add_argument('--json', action='store_true',
                         help='print the report as JSON')
     parser.set_defaults(func=run)

@@ -46,6 +46,7 @@ from typing import Any
 
 from nova_scale_ext import cloud as cloud_mod
 from nova_scale_ext import defrag
+from nova_scale_ext.cmd import connection
 from nova_scale_ext.conf import filters as filters_conf
 from nova_scale_ext.defrag import apply as apply_mod
 
@@ -105,7 +106,7 @@ def _gib(text: str) -> float:
     return value
 
 
-def _headroom(text: str) -> tuple[float, float, float]:
+def headroom_shares(text: str) -> tuple[float, float, float]:
     parts = text.split(':')
     try:
         shares = tuple(float(p) for p in parts)
@@ -187,30 +188,6 @@ class PlanFile:
 
 
 # --- the cloud ---------------------------------------------------------------
-
-
-def _connect_sdk(name: str | None) -> Any:
-    import openstack
-    return openstack.connect(cloud=name)
-
-
-def _cloud_errors() -> tuple[type[BaseException], ...]:
-    try:
-        from keystoneauth1 import exceptions as ksa_exceptions
-        from openstack import exceptions
-    except ImportError:
-        return ()
-    return (exceptions.SDKException, ksa_exceptions.ClientException)
-
-
-def _describe(name: str | None, exc: BaseException) -> str:
-    where = (f'cloud {name!r}' if name else
-             'no --os-cloud given and OS_CLOUD not set')
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else \
-        type(exc).__name__
-    if getattr(exc, 'status_code', None) == 403:
-        text += ' (admin credentials are needed)'
-    return f'{where}: {text}'
 
 
 def read_cloud(conn: Any, name: str | None, aggregate: str | None,
@@ -312,12 +289,35 @@ def _goal(words: list[str], snap: defrag.Snapshot) -> defrag.Goal:
         raise UsageError(f'--goal: {exc}') from None
 
 
+def read_saved(args: argparse.Namespace) -> defrag.Snapshot:
+    """``--snapshot FILE``, scoped to ``--aggregate``."""
+    if tuple(args.headroom) != (0.0, 0.0, 0.0):
+        raise UsageError('--headroom: a snapshot carries its hosts\' '
+                         'headroom; give --headroom to nova-scale-ext '
+                         'snapshot')
+    try:
+        snap = defrag.Snapshot.load(args.snapshot)
+    except defrag.SnapshotError as exc:
+        raise UsageError(f'--snapshot {exc}') from None
+    if args.aggregate:
+        if args.aggregate not in {a.name for a in snap.aggregates}:
+            raise UsageError(f'--aggregate {args.aggregate}: not an '
+                             'aggregate of the snapshot')
+        snap = snap.scoped(args.aggregate)
+    return snap
+
+
 def cmd_plan(args: argparse.Namespace, conn: Any) -> int:
-    view, snap = read_cloud(conn, args.os_cloud, args.aggregate,
-                            args.headroom)
+    """A plan of the cloud ``conn`` reaches, or (``conn`` None) of the
+    saved ``--snapshot``."""
+    if conn is None:
+        snap, names = read_saved(args), {}
+    else:
+        view, snap = read_cloud(conn, args.os_cloud, args.aggregate,
+                                args.headroom)
+        names = view.names()
     goal = _goal(args.goal, snap)
     plan = defrag.plan(snap, goal, _budget(args))
-    names = view.names()
     print(format_plan(plan, names, snap))
     if args.json:
         keep = {m.instance for m in plan.moves}
@@ -575,9 +575,9 @@ def cmd_keep(args: argparse.Namespace, connect) -> int:
             if args.every is None or passes == 1:
                 raise
             say('pass failed: ' + str(sys.exc_info()[1]))
-        except (CloudFailure, *_cloud_errors()) as exc:
+        except (CloudFailure, *connection.cloud_errors()) as exc:
             message = (str(exc) if isinstance(exc, CloudFailure)
-                       else _describe(args.os_cloud, exc))
+                       else connection.describe(args.os_cloud, exc))
             if args.every is None:
                 raise CloudFailure(message) from None
             say(f'pass failed: {message}')
@@ -602,18 +602,19 @@ def run(args: argparse.Namespace, connect=None) -> int:
     """Entry point of the three subcommands (``connect(name)`` gives an
     openstacksdk connection; replaceable in tests)."""
     prog = f'nova-scale-ext defrag {args.action}'
-    if connect is None:
-        try:
-            import openstack  # noqa: F401
-        except ImportError:
-            print(f'{prog} needs openstacksdk: pip install '
-                  "'nova-scale-ext[capacity]'", file=sys.stderr)
+    offline = args.action == 'plan' and args.snapshot
+    if connect is None and not offline:
+        if not connection.have_sdk():
+            print(f'{prog} needs openstacksdk: {connection.INSTALL}',
+                  file=sys.stderr)
             return 1
-        connect = _connect_sdk
+        connect = connection.connect
     name = args.os_cloud
     try:
         if args.action == 'keep':
             return cmd_keep(args, connect)
+        if offline:
+            return cmd_plan(args, None)
         saved = None
         if args.action == 'apply':
             saved = PlanFile.load(args.plan)
@@ -633,8 +634,8 @@ def run(args: argparse.Namespace, connect=None) -> int:
     except CloudFailure as exc:
         print(f'{prog}: {exc}', file=sys.stderr)
         return 1
-    except _cloud_errors() as exc:
-        print(f'{prog}: {_describe(name, exc)}', file=sys.stderr)
+    except connection.cloud_errors() as exc:
+        print(f'{prog}: {connection.describe(name, exc)}', file=sys.stderr)
         return 1
     except OSError as exc:
         print(f'{prog}: {exc}', file=sys.stderr)
@@ -657,7 +658,7 @@ def _add_scope(parser: argparse.ArgumentParser) -> None:
                              '(default: no limit)')
     parser.add_argument('--aggregate', metavar='NAME',
                         help='plan within the hosts of this aggregate')
-    parser.add_argument('--headroom', type=_headroom, default=(0.0, 0.0,
+    parser.add_argument('--headroom', type=headroom_shares, default=(0.0, 0.0,
                                                                0.0),
                         metavar='VCPU:MEMORY:DISK',
                         help='the [scale_ext_filters] headroom shares of '
@@ -701,6 +702,9 @@ def add_parser(subparsers):
                            '(N more servers of FLAVOR fit); default '
                            'free-hosts')
     _add_scope(plan)
+    plan.add_argument('--snapshot', metavar='FILE',
+                      help='plan on a snapshot saved by nova-scale-ext '
+                           'snapshot instead of reading the cloud')
     plan.add_argument('--json', metavar='PLAN.json',
                       help='save the plan and the snapshot it was made '
                            'from, for apply')

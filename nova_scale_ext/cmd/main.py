@@ -15,7 +15,7 @@ import argparse
 import sys
 import warnings
 
-from nova_scale_ext.cmd import capacity, defrag, plugins, simulate
+from nova_scale_ext.cmd import capacity, defrag, plugins, simulate, snapshot
 
 
 def build_parser():
@@ -27,6 +27,7 @@ def build_parser():
     plugins.add_parser(subparsers)
     simulate.add_parser(subparsers)
     capacity.add_parser(subparsers)
+    snapshot.add_parser(subparsers)
     defrag.add_parser(subparsers)
     return parser
 

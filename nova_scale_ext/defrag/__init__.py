@@ -17,16 +17,6 @@ simulator or a file) and a :class:`Goal` within a :class:`Budget` give a
 first move that no longer holds.
 """
 
-from nova_scale_ext.defrag.model import (
-    Aggregate,
-    Flavor,
-    Host,
-    Instance,
-    MovePolicy,
-    ServerGroup,
-    Snapshot,
-    SnapshotError,
-)
 from nova_scale_ext.defrag.planner import plan
 from nova_scale_ext.defrag.plans import (
     DRAIN_PART,
@@ -40,6 +30,16 @@ from nova_scale_ext.defrag.plans import (
     per_boot_left,
 )
 from nova_scale_ext.defrag.verify import Verdict, verify
+from nova_scale_ext.model import (
+    Aggregate,
+    Flavor,
+    Host,
+    Instance,
+    MovePolicy,
+    ServerGroup,
+    Snapshot,
+    SnapshotError,
+)
 
 __all__ = [
     'DRAIN_PART', 'Aggregate', 'Budget', 'Flavor', 'Goal', 'Host',

@@ -51,8 +51,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import numpy.typing as npt
 
+from nova_scale_ext import model
 from nova_scale_ext.core import scores
-from nova_scale_ext.defrag import model
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]

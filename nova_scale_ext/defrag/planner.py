@@ -66,8 +66,9 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
+from nova_scale_ext import model
 from nova_scale_ext.core import resources, scores
-from nova_scale_ext.defrag import model, plans
+from nova_scale_ext.defrag import plans
 from nova_scale_ext.defrag.cluster import N_RESOURCES, Cluster, State
 
 FloatArray = npt.NDArray[np.float64]

@@ -26,7 +26,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from nova_scale_ext.defrag import model
+from nova_scale_ext import model
 
 FORMAT = 'nova-scale-ext-defrag-plan'
 VERSION = 1

@@ -32,7 +32,8 @@ import dataclasses
 
 import numpy as np
 
-from nova_scale_ext.defrag import model, plans
+from nova_scale_ext import model
+from nova_scale_ext.defrag import plans
 from nova_scale_ext.defrag.cluster import (
     AFFINITY,
     N_RESOURCES,

@@ -35,6 +35,10 @@ fleets from a YAML file::
       overcommit:
         best_fit_weight_multiplier: 2.0
 
+A snapshot of a cloud saved by ``nova-scale-ext snapshot`` (JSON) is a
+fleet too (:func:`from_snapshot`): its enabled hosts, with their effective
+capacity and aggregates, grouped into classes of identical hosts.
+
 A fleet has at most :data:`MAX_HOSTS` hosts, each at most as large as the
 largest VM a trace may give (:data:`.workload.MAX_VCPUS` and so on), with
 allocation ratios of at most :data:`MAX_ALLOCATION_RATIO` (placement's);
@@ -57,6 +61,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from nova_scale_ext import model
+from nova_scale_ext.core import resources
 from nova_scale_ext.simulate.workload import (
     MAX_DISK_GB,
     MAX_MEMORY_MB,
@@ -154,8 +160,10 @@ class Fleet:
 
     @functools.cached_property
     def capacity(self) -> FloatArray:
-        """What placement offers: ``(total - reserved) * allocation_ratio``."""
-        return (self.total - self.reserved) * self.ratio
+        """What placement offers
+        (:func:`nova_scale_ext.core.resources.effective_capacity`)."""
+        return resources.effective_capacity(self.total, self.ratio,
+                                            self.reserved)
 
     @functools.cached_property
     def host_names(self) -> list[str]:
@@ -363,8 +371,59 @@ def _loader(path: str) -> type:
     return NoAliases
 
 
+def _whole(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else float(value)
+
+
+def from_snapshot(snap: model.Snapshot, name: str = '') -> Fleet:
+    """The enabled hosts of ``snap`` as a fleet: hosts of the same
+    effective capacity (VCPU, MEMORY_MB, DISK_GB; placement already
+    applied allocation ratios and reserved amounts) and aggregates form a
+    class, in the order their first host appears; the aggregates keep
+    their metadata. Dedicated CPUs (PCPU) and other resource classes are
+    not replayed."""
+    groups: dict[tuple[Any, ...], list[model.Host]] = {}
+    for host in snap.hosts:
+        if not host.enabled:
+            continue
+        size = tuple(_whole(host.capacity.get(rc, 0.0))
+                     for rc in ('VCPU', 'MEMORY_MB', 'DISK_GB'))
+        groups.setdefault(size + (host.aggregates,), []).append(host)
+    if not groups:
+        raise FleetError(f'{name or "snapshot"}: no enabled host to replay '
+                         'on')
+    classes = []
+    for i, ((vcpus, memory_mb, disk_gb, aggs), hosts) in enumerate(
+            groups.items()):
+        classes.append(HostClass(f'class-{i}', len(hosts), vcpus,
+                                 memory_mb, disk_gb, aggregates=aggs))
+    used = {a for c in classes for a in c.aggregates}
+    return Fleet(tuple(classes),
+                 {a.name: dict(a.metadata) for a in snap.aggregates
+                  if a.name in used},
+                 name or snap.source or 'snapshot')
+
+
+def _is_json(path: str) -> bool:
+    try:
+        with open(path, 'rb') as stream:
+            head = stream.read(64).lstrip(b'\xef\xbb\xbf \t\r\n')
+    except OSError:
+        return False
+    return head.startswith(b'{')
+
+
 def load_fleet(path: str) -> Fleet:
-    """Read a YAML fleet file (format in the module docstring)."""
+    """Read a YAML fleet file (format in the module docstring), or a
+    snapshot of a cloud (JSON; :func:`from_snapshot`)."""
+    if _is_json(path):
+        try:
+            data = model.read_json(path)
+            if not (isinstance(data, dict) and 'host_classes' in data):
+                return from_snapshot(model.Snapshot.from_dict(data), path)
+        except model.SnapshotError as exc:
+            raise FleetError(str(exc) if str(exc).startswith(path)
+                             else f'{path}: {exc}') from None
     import yaml
     try:
         with open(path, encoding='utf-8') as handle:

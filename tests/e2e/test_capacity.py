@@ -27,11 +27,11 @@ from tests.e2e import cloud as cloud_mod
 COMMAND = cloud_mod.VENV / 'bin' / 'nova-scale-ext'
 
 
-def run_capacity(e2e_cloud, *argv):
+def run_capacity(e2e_cloud, *argv, command='capacity'):
     """The installed command, with the cloud's clouds.yaml, as a user runs
     it."""
     result = subprocess.run(
-        [COMMAND, 'capacity', '--os-cloud', cloud_mod.CLOUD, *argv],
+        [COMMAND, command, '--os-cloud', cloud_mod.CLOUD, *argv],
         capture_output=True, text=True, timeout=120,
         env=dict(os.environ, OS_CLIENT_CONFIG_FILE=str(
             e2e_cloud.clouds_yaml)))
@@ -76,3 +76,17 @@ def test_capacity_prints_a_table(e2e_cloud, one_server):
     assert 'e2e.cap-4c8g' in out
     assert 'MEMORY_MB' in out
     assert 'stranded' in out
+
+
+def test_a_saved_snapshot_gives_the_live_report(e2e_cloud, one_server,
+                                                tmp_path):
+    path = tmp_path / 'cloud.json'
+    run_capacity(e2e_cloud, '-o', str(path), command='snapshot')
+    saved = json.loads(path.read_text())
+    assert one_server.id in {i['id'] for i in saved['instances']}
+    live = json.loads(run_capacity(e2e_cloud, '--json'))
+    result = subprocess.run(
+        [COMMAND, 'capacity', '--snapshot', str(path), '--json'],
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == live

@@ -14,39 +14,65 @@
 The command against a real cloud is tested in tests/e2e/test_capacity.py.
 """
 
+import json
 import os
 import subprocess
 import sys
 
-from nova_scale_ext import cloud
+import pytest
+
+from nova_scale_ext import cloud, model
 from nova_scale_ext.cloud import Inventory, Provider
 from nova_scale_ext.cmd import capacity, main
 
 
-def host(name, vcpus, memory_mb, used_vcpus=0, used_mb=0, cpu_ratio=1.0,
-         reserved_mb=0):
-    return Provider(name, {
-        'VCPU': Inventory(vcpus, allocation_ratio=cpu_ratio),
-        'MEMORY_MB': Inventory(memory_mb, reserved=reserved_mb)},
-        {'VCPU': used_vcpus, 'MEMORY_MB': used_mb})
+def host(name, vcpus, memory_mb, used_vcpus=0, used_mb=0, **kw):
+    return model.Host(name, {'VCPU': vcpus, 'MEMORY_MB': memory_mb},
+                      {'VCPU': used_vcpus, 'MEMORY_MB': used_mb}, **kw)
+
+
+def snap(hosts, flavors):
+    return model.Snapshot(tuple(hosts), flavors=tuple(
+        model.Flavor(name, vcpus, memory_mb)
+        for name, (vcpus, memory_mb) in flavors.items()))
 
 
 def test_a_flavor_fits_as_often_as_its_scarcest_resource_allows():
-    assert host('h', 16, 8192).fits({'VCPU': 2, 'MEMORY_MB': 2048}) == 4
+    one = snap([host('h', 16, 8192)], {})
+    assert one.slots({'VCPU': 2, 'MEMORY_MB': 2048}) == {'h': 4}
 
 
 def test_allocation_ratio_reserved_and_usage_shape_the_free_capacity():
-    provider = host('h', 4, 10240, used_vcpus=2, used_mb=2048,
-                    cpu_ratio=4.0, reserved_mb=2048)
+    # 4 cores at 4:1, 10 GiB with 2 GiB reserved, as placement reports it
+    provider = Provider('h', {
+        'VCPU': Inventory(4, allocation_ratio=4.0),
+        'MEMORY_MB': Inventory(10240, reserved=2048)},
+        {'VCPU': 2, 'MEMORY_MB': 2048})
     assert provider.free('VCPU') == 14
     assert provider.free('MEMORY_MB') == 6144
-    assert provider.fits({'VCPU': 1, 'MEMORY_MB': 1024}) == 6
+    view = cloud.Cloud([provider], {}, node_host={'': 'h'})
+    one = cloud.snapshot(view)
+    assert one.slots({'VCPU': 1, 'MEMORY_MB': 1024}) == {'h': 6}
 
 
 def test_a_request_above_max_unit_or_of_a_missing_class_fits_nowhere():
-    provider = Provider('h', {'VCPU': Inventory(8, max_unit=4)}, {})
-    assert provider.fits({'VCPU': 6}) == 0
-    assert provider.fits({'VCPU': 2, 'PCPU': 1}) == 0
+    one = snap([host('h', 8, 8192, max_unit={'VCPU': 4})], {})
+    assert one.slots({'VCPU': 6}) == {'h': 0}
+    assert one.slots({'VCPU': 4}) == {'h': 2}
+    assert one.slots({'VCPU': 2, 'PCPU': 1}) == {'h': 0}
+
+
+def test_other_resource_classes_count_like_the_others():
+    gpu = model.Host('g', {'VCPU': 32, 'MEMORY_MB': 65536, 'VGPU': 2},
+                     {'VGPU': 1})
+    plain = host('p', 32, 65536)
+    one = model.Snapshot((gpu, plain), flavors=(
+        model.Flavor('gpu', 4, 8192, other={'VGPU': 1}),))
+    data = capacity.report(one)
+    assert data['flavors']['gpu']['where'] == {'g': 1}
+    assert data['resources']['VGPU'] == {
+        'capacity': 2, 'used': 1, 'utilisation': 0.5, 'stranded': 0.0,
+        'stranded_share': 0.0}
 
 
 def test_flavor_request_follows_nova():
@@ -60,13 +86,13 @@ def test_flavor_request_follows_nova():
 
 
 def test_report_counts_per_flavor_and_strands_what_no_flavor_can_use():
-    providers = [host('full-cpu', 4, 16384, used_vcpus=4),
-                 host('empty', 8, 16384)]
-    flavors = {'small': {'VCPU': 1, 'MEMORY_MB': 2048},
-               'big': {'VCPU': 8, 'MEMORY_MB': 16384}}
-    data = capacity.report(providers, flavors)
+    hosts = [host('full-cpu', 4, 16384, used_vcpus=4),
+             host('empty', 8, 16384)]
+    flavors = {'small': (1, 2048), 'big': (8, 16384)}
+    data = capacity.report(snap(hosts, flavors))
     assert data['flavors']['small'] == {
-        'request': flavors['small'], 'fits': 8, 'where': {'empty': 8}}
+        'request': {'VCPU': 1, 'MEMORY_MB': 2048}, 'fits': 8,
+        'where': {'empty': 8}}
     assert data['flavors']['big']['where'] == {'empty': 1}
     memory = data['resources']['MEMORY_MB']
     assert memory['capacity'] == 32768
@@ -74,14 +100,54 @@ def test_report_counts_per_flavor_and_strands_what_no_flavor_can_use():
     assert data['resources']['VCPU']['utilisation'] == 4 / 12
 
 
+def test_usage_left_out_is_what_the_instances_hold():
+    hosts = [model.Host('h', {'VCPU': 8, 'MEMORY_MB': 8192})]
+    one = model.Snapshot(tuple(hosts), (
+        model.Instance('i1', 'h', {'VCPU': 2, 'MEMORY_MB': 4096}),),
+        flavors=(model.Flavor('f', 2, 2048),))
+    data = capacity.report(one)
+    assert data['resources']['VCPU']['used'] == 2
+    assert data['flavors']['f']['fits'] == 2
+
+
 def test_the_table_has_a_row_per_flavor_and_per_resource_class():
-    data = capacity.report([host('empty', 8, 16384)],
-                           {'a-rather-long-flavor-name': {'VCPU': 2}})
+    data = capacity.report(snap([host('empty', 8, 16384)],
+                                {'a-rather-long-flavor-name': (2, 0)}))
     lines = capacity.format_table(data).splitlines()
     assert lines[1].split() == ['a-rather-long-flavor-name', '4', 'empty',
                                 '4']
     assert lines[4].split() == ['MEMORY_MB', '16384', '0', '0.0%', '0',
                                 '(0.0%)']
+
+
+def test_a_saved_snapshot_gives_the_same_report(tmp_path, capsys):
+    one = snap([host('full-cpu', 4, 16384, used_vcpus=4),
+                host('empty', 8, 16384)], {'small': (1, 2048)})
+    path = tmp_path / 'cloud.json'
+    path.write_text(one.dumps())
+    assert main.main(['capacity', '--snapshot', str(path), '--json']) == 0
+    assert json.loads(capsys.readouterr().out) == json.loads(json.dumps(
+        capacity.report(one)))
+
+
+@pytest.mark.parametrize('content, message', [
+    (None, 'No such file'),
+    (b'{"hosts": [', 'not JSON'),
+    (b'\xff\xfe', 'not UTF-8'),
+    (b'[' * 100000 + b']' * 100000, 'not JSON'),
+    (b'{"hosts": [{"name": "h", "capacity": {"VCPU": NaN}}]}',
+     "host 'h': capacity.VCPU: expected a finite number"),
+    (b'{"format": "x"}', "format: expected 'nova-scale-ext-snapshot'"),
+])
+def test_a_bad_snapshot_file_is_one_clear_line(tmp_path, capsys, content,
+                                               message):
+    path = tmp_path / 'cloud.json'
+    if content is not None:
+        path.write_bytes(content)
+    assert main.main(['capacity', '--snapshot', str(path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f'nova-scale-ext capacity: --snapshot {path}: ')
+    assert message in err and len(err.splitlines()) == 1
 
 
 def test_the_command_is_registered_with_its_options():

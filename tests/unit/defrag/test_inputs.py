@@ -80,7 +80,7 @@ def bad_host(**kw):
     ({'capacity': {'VCPU': math.inf}}, 'capacity.VCPU: expected a finite'),
     ({'capacity': {'MEMORY_MB': -1}}, 'capacity.MEMORY_MB: expected a'),
     ({'capacity': {'MEMORY_MB': 1e15}}, 'from 0 to 1e+10'),
-    ({'capacity': {'VGPU': 4}}, 'capacity.VGPU: unknown resource class; '
+    ({'capacity': {'vgpu': 4}}, 'capacity.vgpu: unknown resource class; '
      'expected one of VCPU, MEMORY_MB, DISK_GB, PCPU'),
     ({'capacity': {'VCPU': '8'}}, "capacity.VCPU: expected a number, got "
      "'8'"),

@@ -9,11 +9,13 @@
 #    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 #    License for the specific language governing permissions and limitations
 #    under the License.
-"""What the planner knows about a cloud: a :class:`Snapshot`.
+"""The model of a cloud: a :class:`Snapshot`.
 
 Plain, validated data with a JSON form, filled the same way from a live
 cloud (placement inventories and usages, servers, server groups,
-aggregates), from the simulator's ledger or from a saved file.
+aggregates: :func:`nova_scale_ext.cloud.snapshot`), from the simulator's
+fleet or from a saved file (``nova-scale-ext snapshot``). The capacity
+report, the simulator's fleets and the consolidation planner read it.
 
 * Host capacity is *effective*: ``(total - reserved) * allocation_ratio``
   (:func:`nova_scale_ext.core.resources.effective_capacity`). ``used`` is
@@ -30,7 +32,11 @@ aggregates), from the simulator's ledger or from a saved file.
   to the raw flags an instance carries.
 * Resources are placement's ``VCPU``, ``MEMORY_MB`` and ``DISK_GB`` and
   ``PCPU`` (dedicated CPUs of ``hw:cpu_policy=dedicated`` flavors, an
-  inventory of its own). A resource left out is 0.
+  inventory of its own). A resource left out is 0. Other resource classes
+  (``VGPU``, ``CUSTOM_*``) may be listed too: the capacity report counts
+  them, the planner leaves an instance holding them where it is. A host's
+  ``max_unit`` is placement's largest amount one instance may take of a
+  class (left out: no limit).
 * An instance's ``different_host`` and ``same_host`` are the instance ids
   of the scheduler hints it was booted with (Nova's DifferentHostFilter
   and SameHostFilter); ids not in the snapshot are allowed. ``warnings``
@@ -47,10 +53,14 @@ import dataclasses
 import functools
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import numpy as np
+
 from nova_scale_ext.conf import filters as filters_conf
+from nova_scale_ext.core import scores
 
 FORMAT = 'nova-scale-ext-snapshot'
 VERSION = 1
@@ -70,6 +80,15 @@ ACTIVE = 'ACTIVE'
 DEFAULT_ZONE = 'nova'
 AZ_KEY = 'availability_zone'
 TENANT_PREFIX = 'filter_tenant_id'
+
+#: A saved snapshot larger than this is refused (30,000 instances take
+#: about 15 MiB).
+MAX_FILE_BYTES = 1 << 30
+
+#: Any other resource class placement knows (``VGPU``, ``CUSTOM_GPU``).
+OTHER_CLASS = re.compile(r'[A-Z][A-Z0-9_]{0,254}')
+#: Largest amount of such a class per host or instance.
+OTHER_LIMIT = 1e9
 
 POLICIES = ('anti-affinity', 'affinity', 'soft-anti-affinity',
             'soft-affinity')
@@ -108,10 +127,14 @@ def _resources(where: str, value: Any, *,
                     f'got {value!r}')
     out = {}
     for key, amount in value.items():
-        if key not in LIMITS:
+        known = key in LIMITS
+        if not known and (ratios or not isinstance(key, str)
+                          or not OTHER_CLASS.fullmatch(key)):
             raise _fail(f'{where}.{key}', 'unknown resource class; expected '
-                        f"one of {', '.join(RESOURCE_NAMES)}")
-        limit = MAX_HEADROOM if ratios else LIMITS[key]
+                        f"one of {', '.join(RESOURCE_NAMES)}" +
+                        ('' if ratios else ' or another of placement\'s '
+                         'classes (VGPU, CUSTOM_NAME)'))
+        limit = MAX_HEADROOM if ratios else LIMITS.get(key, OTHER_LIMIT)
         out[key] = _number(f'{where}.{key}', amount, limit)
     return out
 
@@ -150,6 +173,8 @@ class Flavor:
     memory_mb: float
     disk_gb: float = 0.0
     pcpus: float = 0.0
+    #: other resource classes it asks for (``resources:CLASS=N``)
+    other: Mapping[str, float] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
         where = f'flavor {self.name!r}'
@@ -157,6 +182,12 @@ class Flavor:
         for field, name in (('vcpus', 'VCPU'), ('memory_mb', 'MEMORY_MB'),
                             ('disk_gb', 'DISK_GB'), ('pcpus', 'PCPU')):
             _number(f'{where}: {field}', getattr(self, field), LIMITS[name])
+        other = _resources(f'{where}: other', self.other)
+        known = sorted(set(other) & set(RESOURCE_NAMES))
+        if known:
+            raise _fail(f'{where}: other.{known[0]}', 'expected only '
+                        'classes without a field of their own')
+        object.__setattr__(self, 'other', other)
         if not self.vcpus and not self.pcpus and not self.memory_mb:
             raise _fail(where, 'expected vcpus, pcpus or memory_mb above 0')
 
@@ -167,6 +198,7 @@ class Flavor:
                'DISK_GB': float(self.disk_gb)}
         if self.pcpus:
             out['PCPU'] = float(self.pcpus)
+        out.update(self.other)
         return out
 
 
@@ -214,9 +246,13 @@ class Host:
     aggregates: tuple[str, ...] = ()
     enabled: bool = True
     headroom: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    #: most of a class one instance may take (placement's ``max_unit``)
+    max_unit: Mapping[str, float] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
         where = f'host {self.name!r}'
+        object.__setattr__(self, 'max_unit', _resources(
+            f'{where}: max_unit', self.max_unit))
         _name(f'{where}: name', self.name)
         set_ = object.__setattr__
         set_(self, 'capacity', _resources(f'{where}: capacity',
@@ -410,6 +446,54 @@ class Snapshot:
             return vector_of(instance.resources)
         return vector_of(self.flavor_by_name[instance.flavor].resources)
 
+    def resources_of(self, instance: Instance) -> dict[str, float]:
+        """What ``instance`` holds, by resource class (all classes)."""
+        if instance.resources:
+            return dict(instance.resources)
+        return self.flavor_by_name[instance.flavor].resources
+
+    def used_of(self, host: Host) -> dict[str, float]:
+        """``host``'s usage by resource class: its ``used``, or what its
+        instances hold when that is left out."""
+        if host.used is not None:
+            return dict(host.used)
+        out: dict[str, float] = {}
+        for inst in self._instances_on.get(host.name, ()):
+            for rc, amount in self.resources_of(inst).items():
+                out[rc] = out.get(rc, 0.0) + amount
+        return out
+
+    @functools.cached_property
+    def _instances_on(self) -> dict[str, list[Instance]]:
+        out: dict[str, list[Instance]] = {}
+        for inst in self.instances:
+            out.setdefault(inst.host, []).append(inst)
+        return out
+
+    def slots(self, request: Mapping[str, float]) -> dict[str, int]:
+        """How many more instances asking for ``request`` (amounts by
+        resource class) fit on each host, each host on its own
+        (:func:`nova_scale_ext.core.scores.slot_counts`); none where a
+        class is missing or asked beyond the host's ``max_unit``."""
+        asked = {rc: float(a) for rc, a in request.items() if a > 0}
+        names = [h.name for h in self.hosts]
+        if not asked or not names:
+            return dict.fromkeys(names, 0)
+        classes = sorted(asked)
+        free = np.zeros((len(names), len(classes)))
+        allowed = np.ones(len(names), dtype=bool)
+        for k, host in enumerate(self.hosts):
+            used = self.used_of(host)
+            for r, rc in enumerate(classes):
+                if rc not in host.capacity or \
+                        asked[rc] > host.max_unit.get(rc, math.inf):
+                    allowed[k] = False
+                free[k, r] = host.capacity.get(rc, 0.0) - used.get(rc, 0.0)
+        counts = scores.slot_counts(
+            free, np.array([[asked[rc] for rc in classes]]))[:, 0]
+        return {name: int(n) if ok else 0
+                for name, n, ok in zip(names, counts, allowed)}
+
     def zone_of(self, host: Host) -> str:
         if host.availability_zone:
             return host.availability_zone
@@ -549,12 +633,18 @@ class Snapshot:
             out['enabled'] = h.enabled
             if h.headroom:
                 out['headroom'] = dict(h.headroom)
+            if h.max_unit:
+                out['max_unit'] = dict(h.max_unit)
             return out
 
         def flavor(f: Flavor) -> dict[str, Any]:
             out = dataclasses.asdict(f)
             if not f.pcpus:
                 del out['pcpus']
+            if f.other:
+                out['other'] = dict(f.other)
+            else:
+                del out['other']
             return out
 
         def instance(i: Instance) -> dict[str, Any]:
@@ -638,10 +728,42 @@ class Snapshot:
         return json.dumps(self.to_dict(), indent=1, sort_keys=True)
 
     @classmethod
+    def load(cls, path: str) -> Snapshot:
+        """A snapshot saved to ``path`` (``nova-scale-ext snapshot``).
+
+        :raises SnapshotError: naming the file and what is wrong.
+        """
+        data = read_json(path)
+        try:
+            return cls.from_dict(data)
+        except SnapshotError as exc:
+            raise SnapshotError(f'{path}: {exc}') from None
+
+    @classmethod
     def loads(cls, text: str) -> Snapshot:
         try:
             data = json.loads(text)
-        except json.JSONDecodeError as exc:
+        except (ValueError, RecursionError) as exc:
             raise SnapshotError(f'snapshot: not JSON: {exc}') from None
         return cls.from_dict(data)
 
+
+def read_json(path: str) -> Any:
+    """The JSON document of file ``path`` (at most :data:`MAX_FILE_BYTES`).
+
+    :raises SnapshotError: naming the file and what is wrong.
+    """
+    try:
+        with open(path, 'rb') as stream:
+            raw = stream.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise SnapshotError(f'{path}: {exc.strerror or exc}') from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise SnapshotError(f'{path}: larger than {MAX_FILE_BYTES >> 20} '
+                            'MiB; not a snapshot')
+    try:
+        return json.loads(raw.decode('utf-8-sig'))
+    except UnicodeDecodeError:
+        raise SnapshotError(f'{path}: not UTF-8 text') from None
+    except (ValueError, RecursionError) as exc:
+        raise SnapshotError(f'{path}: not JSON: {exc}') from None
