@@ -122,7 +122,8 @@ def missing_requirements():
         if not (CACHE / venv / '.installed').exists():
             missing.append(f'no {venv} virtualenv in {CACHE}')
     if not (CACHE / 'nova-site' / '.installed').exists():
-        missing.append(f'no gunicorn/PyMySQL in {CACHE}/nova-site')
+        missing.append(f'no gunicorn/PyMySQL/python-memcached in '
+                       f'{CACHE}/nova-site')
     if missing:
         missing.append('run tools/e2e/install-e2e.sh as root')
     return missing

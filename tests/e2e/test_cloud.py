@@ -44,3 +44,20 @@ def test_the_network_service_is_neutron_server_with_ml2(conn):
     aliases = {extension.alias for extension in conn.network.extensions()}
     assert 'binding' in aliases
     assert list(conn.network.ports()) == []
+
+
+def test_nova_loads_every_plugin_it_looks_for(e2e_cloud):
+    """No ``Could not load`` from stevedore in the logs of Nova's services
+    and computes (the cache backends oslo.cache registers are all
+    importable, as in DevStack)."""
+    noisy = {}
+    logs = [*e2e_cloud.logs.glob('nova-*.log'),
+            *(e2e_cloud.logs / f'{host}.log' for host in e2e_cloud.fleet)]
+    assert len(logs) > len(e2e_cloud.fleet)
+    for log in sorted(logs):
+        lines = [line for line in log.read_text(errors='replace')
+                 .splitlines() if 'ERROR stevedore' in line
+                 and 'Could not load' in line]
+        if lines:
+            noisy[log.name] = lines[0]
+    assert noisy == {}

@@ -23,7 +23,8 @@
 #   $CACHE/glance     a virtualenv with Glance, gunicorn and PyMySQL
 #   $CACHE/neutron    a virtualenv with Neutron, gunicorn and PyMySQL
 #                     (their pins conflict with Nova's)
-#   $CACHE/nova-site  gunicorn and PyMySQL for the project's virtualenv
+#   $CACHE/nova-site  gunicorn, PyMySQL and python-memcached for the
+#                     project's virtualenv
 #                     (Nova and Placement), put on PYTHONPATH of the
 #                     processes the tests start; pure Python, so the pip of
 #                     the Keystone virtualenv installs them
@@ -43,7 +44,9 @@ PYTHON=${PYTHON:-python3}
 KEYSTONE=('keystone>=30.0.0,<31' 'gunicorn' 'PyMySQL')
 GLANCE=('glance>=33.0.0,<34' 'gunicorn' 'PyMySQL')
 NEUTRON=('neutron>=29.0.0,<30' 'gunicorn' 'PyMySQL')
-NOVA_SITE=('gunicorn' 'PyMySQL')
+# python-memcached: dogpile.cache loads every cache backend oslo.cache
+# registers, and oslo.cache's memcache_pool imports it (as DevStack has it).
+NOVA_SITE=('gunicorn' 'PyMySQL' 'python-memcached')
 DEBIAN=(mariadb-server rabbitmq-server qemu-utils)
 
 log() { echo "install-e2e: $*" >&2; }
@@ -107,7 +110,7 @@ venv() {
     stamp "$@" > "$dir/.installed"
 }
 
-# site: gunicorn and PyMySQL for the project's virtualenv (pure Python: the
+# site: NOVA_SITE for the project's virtualenv (pure Python: the
 # Keystone virtualenv's pip installs them).
 site() {
     local dir=$CACHE/nova-site
