@@ -9,20 +9,24 @@
 #    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 #    License for the specific language governing permissions and limitations
 #    under the License.
-"""``nova-scale-ext capacity``: how many more of each flavor fit right now.
+"""``nova-scale-ext capacity`` (``openstack scale-ext capacity``): how many
+more of each flavor fit right now.
 
 Reads the cloud through openstacksdk with the credentials of a
 ``clouds.yaml`` cloud (``--os-cloud``, or ``OS_CLOUD``): every compute
 host's inventories (total, reserved, allocation ratio, max_unit) and usages
 from placement, the flavors, servers and aggregates from Nova; or reads a
 snapshot saved by ``nova-scale-ext snapshot`` (``--snapshot FILE``). Then
-reports:
+lists:
 
 * per flavor, how many more instances fit, and on which hosts (each host on
   its own: an instance never spans two);
-* per resource class, capacity, usage and utilisation;
-* per resource class, stranded capacity: free on a host where no flavor
-  of the catalogue fits any more, so free but usable by none of them.
+* with ``--resources``, per resource class, capacity, usage, utilisation
+  and stranded capacity: free on a host where no flavor of the catalogue
+  fits any more, so free but usable by none of them.
+
+``-f table|json|yaml|csv|value`` and ``-c COLUMN`` choose the output, as in
+every OpenStack client; ``--json`` prints the whole report as one document.
 
 What it does not see: filters (aggregates, traits, NUMA, PCI, huge pages)
 can refuse a host that has room, so the counts are an upper bound.
@@ -31,13 +35,12 @@ A flavor asks for ``VCPU`` (``PCPU`` with ``hw:cpu_policy=dedicated``),
 ``resources:CLASS=N`` extra specs taking precedence, as Nova does.
 """
 
-import argparse
 import json
-import os
 import sys
 
-from nova_scale_ext import model
-from nova_scale_ext.cmd import connection
+from cliff import lister
+
+from nova_scale_ext.cmd import display
 
 
 def report(snapshot):
@@ -74,68 +77,67 @@ def report(snapshot):
             'providers': len(snapshot.hosts)}
 
 
-def _number(value):
-    return f'{value:.0f}' if float(value).is_integer() else f'{value:.1f}'
+FLAVOR_COLUMNS = ('Flavor', 'Fits', 'Where', 'Request')
+RESOURCE_COLUMNS = ('Resource', 'Capacity', 'Used', 'Utilisation',
+                    'Stranded', 'Stranded Share')
 
 
-def format_table(data):
-    """The report as text: one table per flavor, one per resource class."""
-    width = max([len('Flavor')] + [len(n) for n in data['flavors']])
-    lines = [f'{"Flavor":<{width}}  {"fits":>5}  where']
-    for name, row in data['flavors'].items():
-        where = ', '.join(f'{host} {n}' for host, n in row['where'].items())
-        lines.append(f'{name:<{width}}  {row["fits"]:>5}  {where or "-"}')
-    width = max([len('Resource')] + [len(rc) for rc in data['resources']])
-    lines += ['', f'{"Resource":<{width}}  {"capacity":>9}  {"used":>9}  '
-              f'{"utilisation":>11}  stranded']
-    for rc, row in data['resources'].items():
-        lines.append(
-            f'{rc:<{width}}  {_number(row["capacity"]):>9}  '
-            f'{_number(row["used"]):>9}  {row["utilisation"]:>11.1%}  '
-            f'{_number(row["stranded"])} ({row["stranded_share"]:.1%})')
-    lines.append(f'\n{data["providers"]} resource providers; counts are an '
-                 'upper bound (filters can refuse a provider with room).')
-    return '\n'.join(lines)
+class Capacity(lister.Lister):
+    """How many more instances of each flavor fit now, and on which hosts.
 
+    One row per flavor: how many more fit (each host on its own: an
+    instance never spans two), on which hosts, and what the flavor asks
+    for; with --resources one row per resource class: capacity, usage,
+    utilisation and stranded capacity (free on hosts where no flavor of the
+    catalogue fits any more). Filters (aggregates, traits, NUMA, PCI, huge
+    pages) can refuse a host that has room: the counts are an upper bound.
+    """
 
-def run(args):
-    if args.snapshot:
-        try:
-            snap, error = model.Snapshot.load(args.snapshot), None
-        except model.SnapshotError as exc:
-            snap, error = None, f'--snapshot {exc}'
-    elif not connection.have_sdk():
-        snap, error = None, f'needs openstacksdk: {connection.INSTALL}'
-    else:
-        try:
-            snap, error = connection.read_snapshot(args.os_cloud), None
-        except model.SnapshotError as exc:
-            snap, error = None, f'cloud {args.os_cloud!r}: {exc}'
-        except connection.cloud_errors() as exc:
-            snap, error = None, connection.describe(args.os_cloud, exc)
-    if error:
-        print(f'nova-scale-ext capacity: {error}', file=sys.stderr)
-        return 1
-    data = report(snap)
-    if args.json:
-        print(json.dumps(data, indent=2, sort_keys=True))
-    else:
-        print(format_table(data))
-    return 0
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('--resources', action='store_true',
+                            help='one row per resource class instead of '
+                                 'per flavor')
+        parser.add_argument('--snapshot', metavar='FILE',
+                            help='report on a snapshot saved by snapshot '
+                                 'instead of the cloud')
+        return parser
+
+    def take_action(self, parsed_args):
+        data = report(display.read_cloud(self, parsed_args))
+        if parsed_args.resources:
+            whole = display.whole
+            return RESOURCE_COLUMNS, [
+                (rc, whole(row['capacity']), whole(row['used']),
+                 round(row['utilisation'], 4), whole(float(row['stranded'])),
+                 round(row['stranded_share'], 4))
+                for rc, row in data['resources'].items()]
+        return FLAVOR_COLUMNS, [
+            (name, row['fits'], display.Items(row['where']),
+             display.Items(row['request']))
+            for name, row in data['flavors'].items()]
 
 
 def add_parser(subparsers):
-    parser = subparsers.add_parser(
-        'capacity', help='how many more instances of each flavor fit now',
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--os-cloud', default=os.environ.get('OS_CLOUD'),
-                        metavar='NAME',
-                        help='cloud of clouds.yaml to use (default: '
-                             '$OS_CLOUD)')
-    parser.add_argument('--snapshot', metavar='FILE',
-                        help='report on a snapshot saved by nova-scale-ext '
-                             'snapshot instead of a cloud')
+    parser = display.add_parser(
+        subparsers, 'capacity', Capacity,
+        help='how many more instances of each flavor fit now',
+        description=__doc__)
     parser.add_argument('--json', action='store_true',
-                        help='print the report as JSON')
+                        help='print the whole report (flavors and resource '
+                             'classes) as one JSON document')
     parser.set_defaults(func=run)
+
+
+def run(args):
+    """``--json``: the whole report; else the command's table."""
+    prog = 'nova-scale-ext capacity'
+    if not args.json:
+        return display.run(args.command, args, prog)
+    try:
+        data = report(display.read_cloud(args.command, args))
+    except display.CommandError as exc:
+        print(f'{prog}: {exc}', file=sys.stderr)
+        return 1
+    print(json.dumps(data, indent=2, sort_keys=True))
+    return 0

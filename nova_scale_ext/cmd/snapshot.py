@@ -24,64 +24,53 @@ server names: project and server IDs, host, flavor and aggregate names.
 
 from __future__ import annotations
 
-import argparse
 import os
-import sys
 
-from nova_scale_ext import model
-from nova_scale_ext.cmd import connection, defrag
+from cliff import command
 
-PROG = 'nova-scale-ext snapshot'
+from nova_scale_ext.cmd import defrag, display
 
 
-def run(args: argparse.Namespace) -> int:
-    if not connection.have_sdk():
-        print(f'{PROG} needs openstacksdk: {connection.INSTALL}',
-              file=sys.stderr)
-        return 1
-    try:
-        snap = connection.read_snapshot(args.os_cloud, args.headroom)
-    except model.SnapshotError as exc:
-        print(f'{PROG}: cloud {args.os_cloud!r}: {exc}', file=sys.stderr)
-        return 1
-    except connection.cloud_errors() as exc:
-        print(f'{PROG}: {connection.describe(args.os_cloud, exc)}',
-              file=sys.stderr)
-        return 1
-    text = snap.dumps() + '\n'
-    if args.output in (None, '-'):
-        sys.stdout.write(text)
+class Snapshot(command.Command):
+    """Save a cloud's hosts, servers, server groups, aggregates and
+    flavors to a JSON file (standard output by default)."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument(
+            '--headroom', type=defrag.headroom_shares,
+            default=(0.0, 0.0, 0.0), metavar='VCPU:MEMORY:DISK',
+            help='the [scale_ext_filters] headroom shares of nova.conf, '
+                 'which the API does not show, saved per host (aggregate '
+                 'metadata still overrides them); default 0:0:0')
+        parser.add_argument('-o', '--output', metavar='FILE',
+                            help='write it to FILE (default: standard '
+                                 'output)')
+        return parser
+
+    def take_action(self, parsed_args):
+        snap = display.read_cloud(self, parsed_args, parsed_args.headroom)
+        text = snap.dumps() + '\n'
+        out = parsed_args.output
+        if out in (None, '-'):
+            self.app.stdout.write(text)
+            return 0
+        partial = f'{out}.partial'
+        try:
+            with open(partial, 'w', encoding='utf-8') as stream:
+                stream.write(text)
+            os.replace(partial, out)
+        except OSError as exc:
+            raise display.CommandError(
+                f'{out}: {exc.strerror or exc}') from None
+        self.app.stderr.write(f'{len(snap.hosts)} hosts, '
+                              f'{len(snap.instances)} servers saved to '
+                              f'{out}\n')
         return 0
-    partial = f'{args.output}.partial'
-    try:
-        with open(partial, 'w', encoding='utf-8') as stream:
-            stream.write(text)
-        os.replace(partial, args.output)
-    except OSError as exc:
-        print(f'{PROG}: {args.output}: {exc.strerror or exc}',
-              file=sys.stderr)
-        return 1
-    print(f'{len(snap.hosts)} hosts, {len(snap.instances)} servers saved to '
-          f'{args.output}', file=sys.stderr)
-    return 0
 
 
 def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser(
-        'snapshot', help="save a cloud's hosts, servers and aggregates "
-                         'to a JSON file',
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--os-cloud', default=os.environ.get('OS_CLOUD'),
-                        metavar='NAME',
-                        help='cloud of clouds.yaml to read (default: '
-                             '$OS_CLOUD)')
-    parser.add_argument('--headroom', type=defrag.headroom_shares,
-                        default=(0.0, 0.0, 0.0), metavar='VCPU:MEMORY:DISK',
-                        help='the [scale_ext_filters] headroom shares of '
-                             'nova.conf, which the API does not show, saved '
-                             'per host (aggregate metadata still overrides '
-                             'them); default 0:0:0')
-    parser.add_argument('-o', '--output', metavar='FILE',
-                        help='write it to FILE (default: standard output)')
-    parser.set_defaults(func=run)
+    display.add_parser(
+        subparsers, 'snapshot', Snapshot,
+        help="save a cloud's hosts, servers and aggregates to a JSON file",
+        description=__doc__)

@@ -74,8 +74,24 @@ def test_capacity_counts_what_still_fits_per_flavor(e2e_cloud, one_server):
 def test_capacity_prints_a_table(e2e_cloud, one_server):
     out = run_capacity(e2e_cloud)
     assert 'e2e.cap-4c8g' in out
-    assert 'MEMORY_MB' in out
-    assert 'stranded' in out
+    assert '| Flavor' in out and '| Where' in out
+    out = run_capacity(e2e_cloud, '--resources')
+    assert 'MEMORY_MB' in out and '| Stranded' in out
+
+
+def test_openstackclient_runs_the_same_command(e2e_cloud, one_server):
+    """``openstack scale-ext capacity``, through OpenStackClient's own
+    connection, lists what ``nova-scale-ext capacity`` lists."""
+    ours = json.loads(run_capacity(e2e_cloud, '-f', 'json'))
+    result = subprocess.run(
+        [cloud_mod.VENV / 'bin' / 'openstack', '--os-cloud',
+         cloud_mod.CLOUD, 'scale-ext', 'capacity', '-f', 'json'],
+        capture_output=True, text=True, timeout=120,
+        env=dict(os.environ, OS_CLIENT_CONFIG_FILE=str(
+            e2e_cloud.clouds_yaml)))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == ours
+    assert any(row['Flavor'] == 'e2e.cap-4c8g' for row in ours)
 
 
 def test_a_saved_snapshot_gives_the_live_report(e2e_cloud, one_server,

@@ -110,14 +110,56 @@ def test_usage_left_out_is_what_the_instances_hold():
     assert data['flavors']['f']['fits'] == 2
 
 
-def test_the_table_has_a_row_per_flavor_and_per_resource_class():
-    data = capacity.report(snap([host('empty', 8, 16384)],
-                                {'a-rather-long-flavor-name': (2, 0)}))
-    lines = capacity.format_table(data).splitlines()
-    assert lines[1].split() == ['a-rather-long-flavor-name', '4', 'empty',
-                                '4']
-    assert lines[4].split() == ['MEMORY_MB', '16384', '0', '0.0%', '0',
-                                '(0.0%)']
+@pytest.fixture
+def saved(tmp_path):
+    path = tmp_path / 'cloud.json'
+    path.write_text(snap([host('busy', 8, 16384, used_vcpus=6),
+                          host('empty', 8, 16384)],
+                         {'a-rather-long-flavor-name': (2, 0)}).dumps())
+    return str(path)
+
+
+def lines_of(capsys, *argv):
+    assert main.main(['capacity', *argv]) == 0
+    return capsys.readouterr().out.splitlines()
+
+
+def test_the_table_has_a_row_per_flavor(saved, capsys):
+    lines = lines_of(capsys, '--snapshot', saved)
+    assert [c.strip() for c in lines[1].split('|')[1:-1]] == [
+        'Flavor', 'Fits', 'Where', 'Request']
+    assert [c.strip() for c in lines[3].split('|')[1:-1]] == [
+        'a-rather-long-flavor-name', '5', 'busy 1, empty 4', 'VCPU 2']
+
+
+def test_resources_have_a_row_per_resource_class(saved, capsys):
+    rows = json.loads('\n'.join(lines_of(
+        capsys, '--snapshot', saved, '--resources', '-f', 'json')))
+    assert rows == [
+        {'Resource': 'MEMORY_MB', 'Capacity': 32768, 'Used': 0,
+         'Utilisation': 0.0, 'Stranded': 0, 'Stranded Share': 0.0},
+        {'Resource': 'VCPU', 'Capacity': 16, 'Used': 6,
+         'Utilisation': 0.375, 'Stranded': 0, 'Stranded Share': 0.0}]
+
+
+@pytest.mark.parametrize('argv, expected', [
+    (('-f', 'value', '-c', 'Fits'), ['5']),
+    (('-f', 'csv', '-c', 'flavor', '-c', 'fits'),
+     ['"Flavor","Fits"', '"a-rather-long-flavor-name",5']),
+    (('-f', 'yaml', '-c', 'Where'), ['- Where:', '    busy: 1',
+                                     '    empty: 4']),
+])
+def test_the_standard_formatters_and_columns(saved, capsys, argv,
+                                             expected):
+    assert lines_of(capsys, '--snapshot', saved, *argv) == expected
+
+
+def test_an_unknown_column_is_one_line(saved, capsys):
+    assert main.main(['capacity', '--snapshot', saved, '-c', 'Host']) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("nova-scale-ext capacity: -c: No recognized "
+                          "column names in ['Host']")
+    assert len(err.splitlines()) == 1
 
 
 def test_a_saved_snapshot_gives_the_same_report(tmp_path, capsys):

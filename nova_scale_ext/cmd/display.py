@@ -1,0 +1,151 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+"""Commands on cliff, run by ``nova-scale-ext`` and by OpenStackClient.
+
+A command here is a cliff command (``Lister`` for tables, with cliff's
+``-f table|json|yaml|csv|value``, ``-c COLUMN`` and sort options), so
+``openstack scale-ext NAME`` (:mod:`nova_scale_ext.osc.plugin`) runs it as
+it runs its own. :func:`add_parser` makes it a subcommand of
+``nova-scale-ext`` too, with ``--os-cloud`` added: there the command
+connects itself, where OpenStackClient hands it its connection.
+
+A failure the user can act on is a :class:`CommandError`: one line, exit
+status 1 (``nova-scale-ext``'s ``PROG: message``; OpenStackClient prints
+the message).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+from cliff import columns
+
+from nova_scale_ext import cloud, model
+from nova_scale_ext.cmd import connection
+
+
+class CommandError(Exception):
+    """What went wrong, in one line for the user."""
+
+
+class _App:
+    """What a cliff command needs of its application when nova-scale-ext
+    runs it (the current standard streams)."""
+
+    @property
+    def stdout(self):
+        return sys.stdout
+
+    @property
+    def stdin(self):
+        return sys.stdin
+
+    @property
+    def stderr(self):
+        return sys.stderr
+
+
+class Items(columns.FormattableColumn):
+    """A mapping in a table cell: ``key value, ...`` (``-`` when empty);
+    the mapping itself for JSON and YAML."""
+
+    def __init__(self, value: Any) -> None:
+        super().__init__({k: whole(v) for k, v in value.items()})
+
+    def human_readable(self) -> str:
+        text = ', '.join(f'{k} {_number(v)}' for k, v in self._value.items())
+        return text or '-'
+
+
+def whole(value: Any) -> Any:
+    """``value``, as an int when it is a whole float (``4096.0``)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _number(value: Any) -> str:
+    return str(whole(value))
+
+
+def read_cloud(command: Any, parsed_args: argparse.Namespace,
+               headroom: tuple[float, float, float] = (0.0, 0.0, 0.0)
+               ) -> model.Snapshot:
+    """The snapshot ``command`` works on: ``--snapshot FILE`` when given,
+    else the cloud, through OpenStackClient's connection when it runs the
+    command, else through ``--os-cloud``.
+
+    :raises CommandError: naming the file or the cloud.
+    """
+    path = getattr(parsed_args, 'snapshot', None)
+    if path:
+        try:
+            return model.Snapshot.load(path)
+        except model.SnapshotError as exc:
+            raise CommandError(f'--snapshot {exc}') from None
+    manager = getattr(command.app, 'client_manager', None)
+    name = getattr(parsed_args, 'os_cloud', None)
+    if manager is None and not connection.have_sdk():
+        raise CommandError(f'needs openstacksdk: {connection.INSTALL}')
+    try:
+        if manager is None:
+            return connection.read_snapshot(name, headroom)
+        conn = manager.sdk_connection
+        name = getattr(getattr(conn, 'config', None), 'name', None) or name
+        view = cloud.fetch(conn, topology=True, source=name or '')
+        return cloud.snapshot(view, headroom)
+    except model.SnapshotError as exc:
+        raise CommandError(f'cloud {name!r}: {exc}') from None
+    except connection.cloud_errors() as exc:
+        raise CommandError(connection.describe(name, exc)) from None
+
+
+def add_parser(subparsers: Any, name: str, command_class: type,
+               help: str, description: str = '') -> argparse.ArgumentParser:
+    """``nova-scale-ext NAME``: the cliff command's options, ``--os-cloud``
+    and ``-h``; the parser's ``func`` runs it (``command`` is the cliff
+    command)."""
+    command = command_class(_App(), None)
+    prog = f'nova-scale-ext {name}'
+    # The subcommand is listed as any other, then parsed by the cliff
+    # command's own parser (its groups resolve conflicts in ways plain
+    # argparse parsers cannot inherit).
+    subparsers.add_parser(name, help=help)
+    parser = command.get_parser(prog)
+    parser.description = description or command.get_description()
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    subparsers._name_parser_map[name] = parser
+    parser.add_argument('--os-cloud', default=os.environ.get('OS_CLOUD'),
+                        metavar='NAME',
+                        help='cloud of clouds.yaml to use (default: '
+                             '$OS_CLOUD)')
+    parser.set_defaults(func=lambda args: run(command, args, prog),
+                        command=command)
+    return parser
+
+
+def run(command: Any, args: argparse.Namespace, prog: str) -> int:
+    """Run ``command`` as ``nova-scale-ext`` does: a :class:`CommandError`
+    or an unknown ``-c`` column is one line and exit status 1."""
+    try:
+        return int(command.run(args) or 0)
+    except CommandError as exc:
+        print(f'{prog}: {exc}', file=sys.stderr)
+        return 1
+    except ValueError as exc:       # cliff: -c names no column
+        if not str(exc).startswith('No recognized column'):
+            raise
+        print(f'{prog}: -c: {exc}', file=sys.stderr)
+        return 1

@@ -1,0 +1,67 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+"""The OpenStackClient plugin: found by ``openstack`` through its entry
+points, its commands run by OpenStackClient's own shell (a real cloud's
+run is in tests/e2e/test_capacity.py)."""
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+from importlib import metadata
+
+import pytest
+
+from nova_scale_ext.cmd import capacity, snapshot
+from nova_scale_ext.osc import plugin
+
+OPENSTACK = shutil.which('openstack', path=os.path.dirname(sys.executable))
+
+
+def entry_points(group):
+    return {ep.name: ep for ep in metadata.entry_points(group=group)
+            if ep.value.startswith('nova_scale_ext.')}
+
+
+def test_the_plugin_and_its_commands_are_registered():
+    assert entry_points('openstack.cli.extension')['scale_ext'].load() \
+        is plugin
+    commands = entry_points('openstack.scale_ext.v1')
+    assert commands['scale-ext_capacity'].load() is capacity.Capacity
+    assert commands['scale-ext_snapshot'].load() is snapshot.Snapshot
+
+
+def test_the_plugin_speaks_openstackclients_protocol():
+    assert plugin.API_NAME == 'scale_ext'
+    assert plugin.DEFAULT_API_VERSION in plugin.API_VERSIONS
+    parser = plugin.build_option_parser(argparse.ArgumentParser())
+    args = parser.parse_args([])
+    assert getattr(args, plugin.API_VERSION_OPTION) == '1'
+
+    class Instance:
+        sdk_connection = object()
+    assert plugin.make_client(Instance) is Instance.sdk_connection
+
+
+@pytest.mark.skipif(OPENSTACK is None,
+                    reason='python-openstackclient is not installed '
+                           "(pip install 'nova-scale-ext[osc]')")
+@pytest.mark.parametrize('command, options', [
+    ('capacity', ('--resources', '--format', '--column')),
+    ('snapshot', ('--headroom', '--output'))])
+def test_openstack_shows_the_commands_help(command, options):
+    result = subprocess.run([OPENSTACK, 'scale-ext', command, '--help'],
+                            capture_output=True, text=True, timeout=120,
+                            env=dict(os.environ, PAGER='cat'))
+    assert result.returncode == 0, result.stderr
+    assert all(option in result.stdout for option in options)
