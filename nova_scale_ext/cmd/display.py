@@ -30,6 +30,7 @@ import os
 import sys
 from typing import Any
 
+import stevedore
 from cliff import columns
 
 from nova_scale_ext import cloud, model
@@ -149,3 +150,53 @@ def run(command: Any, args: argparse.Namespace, prog: str) -> int:
             raise
         print(f'{prog}: -c: {exc}', file=sys.stderr)
         return 1
+
+
+# --- the formatters on a command of nova-scale-ext's own ---------------------
+
+#: Where cliff registers its table formatters.
+LIST_FORMATTERS = 'cliff.formatter.list'
+#: ``-f text``: the command's own report (the default of
+#: :func:`add_format_options`).
+TEXT = 'text'
+
+
+def _formatters() -> stevedore.ExtensionManager:
+    return stevedore.ExtensionManager(LIST_FORMATTERS, invoke_on_load=True)
+
+
+def add_format_options(parser: argparse.ArgumentParser,
+                       default: str = TEXT) -> None:
+    """cliff's ``-f FORMAT``, ``-c COLUMN`` and the formatters' own options
+    on an argparse command that prints one table; ``-f text`` (the default
+    here) keeps the command's own report."""
+    managers = _formatters()
+    group = parser.add_argument_group('output formatters')
+    group.add_argument('-f', '--format', dest='formatter', default=default,
+                       choices=[default, *sorted(managers.names())],
+                       help=f'the output format (default: {default}, the '
+                            'report with its notes)')
+    group.add_argument('-c', '--column', action='append', default=[],
+                       dest='columns', metavar='COLUMN',
+                       help='the column(s) to include (repeatable; not '
+                            f'with -f {default})')
+    for ext in managers:
+        ext.obj.add_argument_group(parser)
+
+
+def emit(args: argparse.Namespace, column_names: list[str],
+         rows: list[list[Any]], stdout=None) -> None:
+    """Print ``rows`` with the formatter and columns of ``args``.
+
+    :raises CommandError: ``-c`` names no column.
+    """
+    wanted = [c.lower().replace('_', ' ') for c in args.columns]
+    keep = [i for i, c in enumerate(column_names)
+            if not wanted or c.lower() in wanted]
+    if not keep:
+        raise CommandError(f'-c: no column named {", ".join(args.columns)};'
+                           f' the columns are {", ".join(column_names)}')
+    formatter = _formatters()[args.formatter].obj
+    formatter.emit_list([column_names[i] for i in keep],
+                        [[row[i] for i in keep] for row in rows],
+                        stdout or sys.stdout, args)

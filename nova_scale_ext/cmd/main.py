@@ -12,6 +12,7 @@
 """The ``nova-scale-ext`` command."""
 
 import argparse
+import os
 import sys
 import warnings
 
@@ -45,6 +46,11 @@ def main(argv=None):
     except KeyboardInterrupt:
         print('interrupted', file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (``| head``): nothing more to say to it.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
 
 
 if __name__ == '__main__':

@@ -27,6 +27,7 @@ from oslo_config import cfg
 
 from nova_scale_ext import common, recommended
 from nova_scale_ext import conf as scale_conf
+from nova_scale_ext.cmd import display
 
 
 def load_nova_config(config_files):
@@ -66,11 +67,27 @@ def run(args):
         path = os.path.join(tmpdir, 'nova.conf')
         with open(path, 'w', encoding='utf-8') as handle:
             handle.write(recommended.NOVA_CONF)
-        print('Using the recommended nova.conf lines:\n')
-        print('\n'.join('    ' + line for line in
-                        recommended.NOVA_CONF.splitlines()))
-        print()
+        if args.formatter == display.TEXT:
+            print('Using the recommended nova.conf lines:\n')
+            print('\n'.join('    ' + line for line in
+                            recommended.NOVA_CONF.splitlines()))
+            print()
         return _run(args, [path])
+
+
+COLUMNS = ['kind', 'position', 'name', 'path']
+
+
+def rows(ours, enabled, weighers):
+    """Our filters Nova can load, the filters enabled and the weighers, in
+    order, as rows of :data:`COLUMNS`."""
+    out = []
+    for kind, classes in (('available filter', ours),
+                          ('enabled filter', enabled),
+                          ('weigher', weighers)):
+        out += [[kind, k, cls.__name__, _qualname(cls)]
+                for k, cls in enumerate(classes, 1)]
+    return out
 
 
 def _run(args, files):
@@ -86,6 +103,22 @@ def _run(args, files):
         print(f'error: invalid value in the configuration: {problem}',
               file=sys.stderr)
     ours = [c for c in available if c.__module__.startswith('nova_scale_ext')]
+    if args.formatter != display.TEXT:
+        try:
+            display.emit(args, COLUMNS, rows(ours, enabled, weighers))
+        except display.CommandError as exc:
+            print(f'error: {exc}', file=sys.stderr)
+            return 2
+    else:
+        _print(available, ours, enabled, weighers)
+    if not ours:
+        print('warning: no nova-scale-ext filter is available: add '
+              '"available_filters = '
+              'nova_scale_ext.scheduler.filters.all_filters"', file=sys.stderr)
+    return 1 if problems else 0
+
+
+def _print(available, ours, enabled, weighers):
     print(f'Filters available: {len(available)} '
           f'({len(ours)} from nova-scale-ext)')
     for cls in ours:
@@ -96,11 +129,6 @@ def _run(args, files):
     print('Weighers, in order:')
     for cls in weighers:
         print(f'  {cls.__name__:34} {_qualname(cls)}')
-    if not ours:
-        print('warning: no nova-scale-ext filter is available: add '
-              '"available_filters = '
-              'nova_scale_ext.scheduler.filters.all_filters"', file=sys.stderr)
-    return 1 if problems else 0
 
 
 def add_parser(subparsers):
@@ -119,4 +147,5 @@ def add_parser(subparsers):
                              "enabled_filters: Nova's defaults; "
                              "weight_classes: Nova's weighers but those that "
                              "spread), comma-separated, and exit")
+    display.add_format_options(parser)
     parser.set_defaults(func=run)

@@ -24,6 +24,8 @@ import os
 import sys
 import time
 
+from nova_scale_ext.cmd import display
+
 DEFAULT_HOST_SIZE = '80c/180G'
 #: What --plot can write (matplotlib picks the format from the extension).
 PLOT_FORMATS = ('.png', '.svg', '.pdf')
@@ -264,6 +266,15 @@ def run(args, parser=None):
         parser.error('--seed is the seed of the synthetic workload; a '
                      'trace is replayed as it is (--resample-days S '
                      'resamples it with seed S)')
+    if args.columns and args.formatter == display.TEXT:
+        parser.error('-c/--column needs -f FORMAT (json, yaml, csv, value '
+                     'or table)')
+    known = {c.lower() for c in report.COLUMNS}
+    unknown = [c for c in args.columns
+               if c.lower().replace('_', ' ') not in known]
+    if unknown:
+        parser.error(f'-c {unknown[0]}: no such column; expected one of '
+                     f'{", ".join(report.COLUMNS)}')
     problem = _check_outputs(args)
     if problem:
         print(f'nova-scale-ext simulate: error: {problem}', file=sys.stderr)
@@ -317,7 +328,14 @@ def run(args, parser=None):
     finally:
         if show:
             show.clear()
-    print(report.table(result))
+    if args.formatter == display.TEXT:
+        print(report.table(result))
+    else:
+        try:
+            display.emit(args, *report.rows(result))
+        except display.CommandError as exc:
+            print(f'nova-scale-ext simulate: error: {exc}', file=sys.stderr)
+            return 2
     try:
         if args.json:
             report.write_json(result, args.json)
@@ -403,6 +421,7 @@ def build_parser(parser):
                           f'{_PLOT_FORMATS_TEXT} file (needs matplotlib)')
     out.add_argument('--no-progress', action='store_true',
                      help='no progress bar, even on a terminal')
+    display.add_format_options(parser)
     parser.set_defaults(func=run, _parser=parser)
     return parser
 

@@ -124,6 +124,49 @@ def table(report):
     return '\n'.join(lines)
 
 
+#: Every column :func:`rows` may give (which ones depends on the run).
+COLUMNS = ('policy', 'engine', 'hosts needed', 'rejections', 'peak active',
+           'mean active', *(f'util {s}' for s in _SHORT.values()),
+           *(f'stranded {s}' for s in _SHORT.values()), 'migrations',
+           'migrated share', 'moved GiB', 'decisions/s')
+
+
+def rows(report):
+    """The result table as data: column names, and per policy (and mode)
+    a row of numbers (shares as fractions; ``None`` where a figure does
+    not apply), for cliff's formatters (``-f json|yaml|csv|value|table``).
+    """
+    resources = [r for r in ('VCPU', 'MEMORY_MB', 'DISK_GB')
+                 if any(r in res.metrics.utilisation
+                        for res in report.results)]
+    with_defrag = any(res.defrag is not None for res in report.results)
+    names = ['policy', 'engine']
+    names += ['hosts needed'] if report.compact else []
+    names += ['rejections', 'peak active', 'mean active']
+    names += [f'util {_SHORT[r]}' for r in resources]
+    names += [f'stranded {_SHORT[r]}' for r in resources]
+    if with_defrag:
+        names += ['migrations', 'migrated share', 'moved GiB']
+    names.append('decisions/s')
+    out = []
+    for res in report.results:
+        m = res.metrics
+        row = [res.name, res.engine]
+        row += [res.hosts_needed] if report.compact else []
+        row += [res.rejections, m.peak_active_hosts,
+                round(m.mean_active_hosts, 2)]
+        row += [round(m.utilisation.get(r, 0.0), 4) for r in resources]
+        row += [round(m.stranded.get(r, 0.0), 4) for r in resources]
+        if with_defrag:
+            d = res.defrag or {}
+            row += [d.get('migrations'),
+                    None if not d else round(d['migrated_share'], 5),
+                    None if not d else round(d['moved_gib'], 1)]
+        row.append(round(res.decisions_per_s))
+        out.append(row)
+    return names, out
+
+
 def as_dict(report):
     """The JSON document (see doc/source/simulator.rst)."""
     wl = report.workload

@@ -11,6 +11,7 @@
 #    under the License.
 """``nova-scale-ext plugins``: what nova-scheduler would load."""
 
+import json
 import os
 import subprocess
 import sys
@@ -82,3 +83,41 @@ def test_nan_and_infinite_option_values_are_errors(tmp_path):
         (line,) = [x for x in result.stderr.splitlines() if name in x]
         assert 'is not a finite number' in line, line
     assert 'Traceback' not in result.stderr
+
+
+def test_the_standard_formatters_list_the_plugins_in_order():
+    result = run('-f', 'json')
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    ours = [r for r in rows if r['path'].startswith('nova_scale_ext.')]
+    assert {'kind': 'available filter', 'position': 1,
+            'name': 'ScaleExtHeadroomFilter',
+            'path': 'nova_scale_ext.scheduler.filters.headroom.'
+                    'ScaleExtHeadroomFilter'} in ours
+    weighers = [r['name'] for r in rows if r['kind'] == 'weigher']
+    assert 'ScaleExtBestFitWeigher' in weighers
+    assert [r['position'] for r in rows if r['kind'] == 'weigher'] == \
+        list(range(1, len(weighers) + 1))
+    result = run('-f', 'value', '-c', 'name', '-c', 'kind')
+    # columns keep the table's order, as in OpenStack's clients
+    assert 'available filter ScaleExtHeadroomFilter' in result.stdout
+
+
+def test_an_unknown_column_is_one_line():
+    result = run('-f', 'value', '-c', 'class')
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        'error: -c: no column named class; the columns are kind, '
+        'position, name, path']
+
+
+def test_a_reader_that_goes_away_is_no_traceback():
+    """``nova-scale-ext plugins | head -1``"""
+    proc = subprocess.Popen(
+        [sys.executable, '-m', 'nova_scale_ext.cmd.main', 'plugins'],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=120)
+    assert 'Traceback' not in err

@@ -324,3 +324,32 @@ def test_worker_processes_give_the_same_results(tmp_path):
 def test_bad_jobs_is_a_usage_error():
     res = _run('--jobs', '0')
     assert res.returncode == 2 and '--jobs' in res.stderr
+
+
+def test_the_standard_formatters_give_the_table_as_data(capsys):
+    argv = ['simulate', '--synthetic', '200', '--seed', '2', '--hosts',
+            '12', '--no-progress', '--policy', 'scale-ext', '--policy',
+            'nova-stack']
+    assert cli.main(argv + ['-f', 'json']) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r['policy'] for r in rows] == ['scale-ext', 'nova-stack']
+    assert all(0 < r['util vCPU'] < 1 and r['rejections'] == 0
+               for r in rows)
+    assert cli.main(argv + ['-f', 'value', '-c', 'policy', '-c',
+                            'peak_active']) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == ['scale-ext',
+                                                   'nova-stack']
+    assert [int(line.split()[1]) for line in lines] == [
+        r['peak active'] for r in rows]
+
+
+@pytest.mark.parametrize('argv, message', [
+    (('-c', 'policy'), '-c/--column needs -f FORMAT'),
+    (('-f', 'json', '-c', 'hosts'), '-c hosts: no such column'),
+])
+def test_bad_columns_are_refused_before_any_replay(capsys, argv, message):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(['simulate', '--synthetic', '200', *argv])
+    assert exit_.value.code == 2
+    assert message in capsys.readouterr().err
