@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import functools
 import json
 import math
 import os
@@ -44,9 +45,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from cliff import command
+
 from nova_scale_ext import cloud as cloud_mod
 from nova_scale_ext import defrag
-from nova_scale_ext.cmd import connection
+from nova_scale_ext.cmd import connection, display
 from nova_scale_ext.conf import filters as filters_conf
 from nova_scale_ext.defrag import apply as apply_mod
 
@@ -274,6 +277,16 @@ def format_plan(plan: defrag.Plan, names: dict[str, str],
     return '\n'.join(lines)
 
 
+PLAN_COLUMNS = ['#', 'step', 'instance', 'name', 'GiB', 'from', 'to', 'why']
+
+
+def plan_rows(plan: defrag.Plan, names: dict[str, str]) -> list[list[Any]]:
+    """The plan's moves as rows of :data:`PLAN_COLUMNS` (``-f FORMAT``)."""
+    return [[k, m.step, m.instance, names.get(m.instance),
+             round(m.memory_mb / 1024, 3), m.source, m.target, m.reason]
+            for k, m in enumerate(plan.moves, 1)]
+
+
 # --- commands ---------------------------------------------------------------
 
 
@@ -318,7 +331,16 @@ def cmd_plan(args: argparse.Namespace, conn: Any) -> int:
         names = view.names()
     goal = _goal(args.goal, snap)
     plan = defrag.plan(snap, goal, _budget(args))
-    print(format_plan(plan, names, snap))
+    text = getattr(args, 'formatter', display.TEXT) == display.TEXT
+    if text:
+        print(format_plan(plan, names, snap))
+    else:
+        try:
+            display.emit(args, PLAN_COLUMNS, plan_rows(plan, names))
+        except display.CommandError as exc:
+            raise UsageError(str(exc)) from None
+    # with -f FORMAT, standard output carries the rows only
+    say = print if text else functools.partial(print, file=sys.stderr)
     if args.json:
         keep = {m.instance for m in plan.moves}
         data = PlanFile(plan, snap, args.os_cloud, args.aggregate,
@@ -326,10 +348,10 @@ def cmd_plan(args: argparse.Namespace, conn: Any) -> int:
                         {k: v for k, v in names.items() if k in keep},
                         apply_mod.utc_now())
         Path(args.json).write_text(data.dumps() + '\n', encoding='utf-8')
-        print(f'Nothing changed. Saved to {args.json}; carry it out with: '
-              f'nova-scale-ext defrag apply {args.json}')
+        say(f'Nothing changed. Saved to {args.json}; carry it out with: '
+            f'{args.prog_base} apply {args.json}')
     else:
-        print('Nothing changed.')
+        say('Nothing changed.')
     return 0
 
 
@@ -387,7 +409,7 @@ def cmd_apply(args: argparse.Namespace, conn: Any, saved: PlanFile
         journal.write(apply_mod.record(
             move, apply_mod.STALE, name=names.get(move.instance, ''),
             finished=apply_mod.utc_now(), error=verdict.reason))
-        print(f'nova-scale-ext defrag apply: {args.plan} no longer holds: '
+        print(f'{args.prog_base} apply: {args.plan} no longer holds: '
               f'move {number} ({_short(move.instance, names)} '
               f'{move.source} -> {move.target}): {verdict.reason}; '
               'nothing was moved; plan again', file=sys.stderr)
@@ -402,14 +424,14 @@ def cmd_apply(args: argparse.Namespace, conn: Any, saved: PlanFile
                          journal, stop, _say)
     done = outcome.count(apply_mod.MIGRATED)
     if outcome.stopped:
-        print(f'nova-scale-ext defrag apply: stopped at '
+        print(f'{args.prog_base} apply: stopped at '
               f'{outcome.stopped.rstrip(".")}; '
               f'{done} of {len(todo)} move(s) done; every server is on its '
               f'source or its target; journal: {journal.path}',
               file=sys.stderr)
         return 1
     if outcome.interrupted:
-        print(f'nova-scale-ext defrag apply: interrupted; {done} of '
+        print(f'{args.prog_base} apply: interrupted; {done} of '
               f'{len(todo)} move(s) done; journal: {journal.path}',
               file=sys.stderr)
         return 130
@@ -598,10 +620,12 @@ def cmd_keep(args: argparse.Namespace, connect) -> int:
             return 130
 
 
-def run(args: argparse.Namespace, connect=None) -> int:
+def run(args: argparse.Namespace, connect=None,
+        prog_base: str = 'nova-scale-ext defrag') -> int:
     """Entry point of the three subcommands (``connect(name)`` gives an
-    openstacksdk connection; replaceable in tests)."""
-    prog = f'nova-scale-ext defrag {args.action}'
+    openstacksdk connection: OpenStackClient's, or a test's)."""
+    args.prog_base = prog_base
+    prog = f'{prog_base} {args.action}'
     offline = args.action == 'plan' and args.snapshot
     if connect is None and not offline:
         if not connection.have_sdk():
@@ -681,6 +705,125 @@ def _add_run(parser: argparse.ArgumentParser) -> None:
                         metavar='DURATION', help=argparse.SUPPRESS)
 
 
+def plan_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument('--goal', nargs='+', default=['free-hosts'],
+                        metavar='GOAL',
+                        help='free-hosts [N] (empty as many hosts as '
+                             'possible, or N) or room FLAVOR:N [...] '
+                             '(N more servers of FLAVOR fit); default '
+                             'free-hosts')
+    _add_scope(parser)
+    parser.add_argument('--snapshot', metavar='FILE',
+                        help='plan on a snapshot saved by nova-scale-ext '
+                             'snapshot instead of reading the cloud')
+    parser.add_argument('--json', metavar='PLAN.json',
+                        help='save the plan and the snapshot it was made '
+                             'from, for apply')
+    display.add_format_options(parser)
+
+
+def apply_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument('plan', metavar='PLAN.json',
+                        help='a plan saved by defrag plan --json')
+    parser.add_argument('--journal', metavar='FILE',
+                        help='append a JSON line per move here (default: '
+                             'PLAN.journal.jsonl beside the plan)')
+    _add_run(parser)
+
+
+def keep_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument('--room', type=_room, action='append',
+                        required=True, metavar='FLAVOR:K',
+                        help='room for K servers of FLAVOR (repeatable)')
+    parser.add_argument('--every', type=interval, metavar='DURATION',
+                        help='run a pass every DURATION (600, 30s, 10m, 2h) '
+                             'until Ctrl-C; default: one pass')
+    parser.add_argument('--per-boot', type=_share, metavar='P%',
+                        help='all passes together migrate at most P%% of '
+                             'the servers seen to start while keep runs '
+                             '(needs --every; the first pass only counts)')
+    parser.add_argument('--whole', action='store_true',
+                        help='restore the room of each FLAVOR in full or '
+                             'not at all (default: also make the moves that '
+                             'open part of it)')
+    parser.add_argument('--drain', action='store_true',
+                        help='once the room is there, empty hosts with what '
+                             'the pass has left of its budget, never leaving '
+                             'less room than asked (with --per-boot, only '
+                             'while the passes have spent less than half of '
+                             'it)')
+    _add_scope(parser)
+    parser.add_argument('--journal', metavar='FILE',
+                        help='append a JSON line per move here')
+    _add_run(parser)
+
+
+PLAN_HELP = ('Read the cloud and print a consolidation plan: what moves, '
+             'from where, to where, why, and what it buys. Nothing is '
+             'changed.')
+APPLY_HELP = ('Check a saved plan against the cloud as it is now, then '
+              'live-migrate each server to its target through Nova\'s '
+              'scheduler (no force), stopping at the first failure. Ctrl-C '
+              'stops after the migrations in flight.')
+KEEP_HELP = ('Plan and apply the fewest moves that give room for K more '
+             'servers of each FLAVOR: once (for cron), or every DURATION '
+             'until Ctrl-C, logging each pass and carrying on when the '
+             'cloud cannot be reached.')
+
+
+class _Borrowed:
+    """OpenStackClient's connection, lent to a command that closes what it
+    is given: it stays open for OpenStackClient (and the next pass)."""
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
+
+    def close(self) -> None:
+        pass
+
+
+class _Defrag(command.Command):
+    """``openstack scale-ext defrag ACTION`` (the commands of
+    ``nova-scale-ext defrag``, on OpenStackClient's connection)."""
+
+    action = ''
+    add_options: Any = None
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        type(self).add_options(parser)
+        return parser
+
+    def take_action(self, parsed_args):
+        parsed_args.action = self.action
+        parsed_args.os_cloud = None
+        manager = self.app.client_manager
+        return run(parsed_args,
+                   connect=lambda name: _Borrowed(manager.sdk_connection),
+                   prog_base='openstack scale-ext defrag')
+
+
+class DefragPlan(_Defrag):
+    __doc__ = PLAN_HELP
+    action = 'plan'
+    add_options = staticmethod(plan_options)
+
+
+class DefragApply(_Defrag):
+    __doc__ = APPLY_HELP
+    action = 'apply'
+    add_options = staticmethod(apply_options)
+
+
+class DefragKeep(_Defrag):
+    __doc__ = KEEP_HELP
+    action = 'keep'
+    add_options = staticmethod(keep_options)
+
+
 def add_parser(subparsers):
     parser = subparsers.add_parser(
         'defrag', help='consolidate a cloud by live migration',
@@ -688,75 +831,24 @@ def add_parser(subparsers):
         formatter_class=argparse.RawDescriptionHelpFormatter)
     actions = parser.add_subparsers(dest='action', metavar='ACTION',
                                     required=True)
-
     plan = actions.add_parser(
         'plan', help='print which servers to move (changes nothing)',
-        description='Read the cloud and print a consolidation plan: what '
-                    'moves, from where, to where, why, and what it buys. '
-                    'Nothing is changed.')
+        description=PLAN_HELP)
     _add_cloud(plan)
-    plan.add_argument('--goal', nargs='+', default=['free-hosts'],
-                      metavar='GOAL',
-                      help='free-hosts [N] (empty as many hosts as '
-                           'possible, or N) or room FLAVOR:N [...] '
-                           '(N more servers of FLAVOR fit); default '
-                           'free-hosts')
-    _add_scope(plan)
-    plan.add_argument('--snapshot', metavar='FILE',
-                      help='plan on a snapshot saved by nova-scale-ext '
-                           'snapshot instead of reading the cloud')
-    plan.add_argument('--json', metavar='PLAN.json',
-                      help='save the plan and the snapshot it was made '
-                           'from, for apply')
+    plan_options(plan)
     plan.set_defaults(func=run)
-
     apply = actions.add_parser(
         'apply', help='carry out a saved plan by live migration',
-        description='Check a saved plan against the cloud as it is now, '
-                    'then live-migrate each server to its target through '
-                    "Nova's scheduler (no force), stopping at the first "
-                    'failure. Ctrl-C stops after the migrations in flight.')
-    apply.add_argument('plan', metavar='PLAN.json',
-                       help='a plan saved by defrag plan --json')
+        description=APPLY_HELP)
     apply.add_argument('--os-cloud', metavar='NAME',
                        help='cloud of clouds.yaml to use (default: the '
                             "plan's, else $OS_CLOUD)")
-    apply.add_argument('--journal', metavar='FILE',
-                       help='append a JSON line per move here (default: '
-                            'PLAN.journal.jsonl beside the plan)')
-    _add_run(apply)
+    apply_options(apply)
     apply.set_defaults(func=run)
-
     keep = actions.add_parser(
         'keep', help='keep room for K servers of a flavor',
-        description='Plan and apply the fewest moves that give room for K '
-                    'more servers of each FLAVOR: once (for cron), or '
-                    'every DURATION until Ctrl-C, logging each pass and '
-                    'carrying on when the cloud cannot be reached.')
+        description=KEEP_HELP)
     _add_cloud(keep)
-    keep.add_argument('--room', type=_room, action='append', required=True,
-                      metavar='FLAVOR:K',
-                      help='room for K servers of FLAVOR (repeatable)')
-    keep.add_argument('--every', type=interval, metavar='DURATION',
-                      help='run a pass every DURATION (600, 30s, 10m, 2h) '
-                           'until Ctrl-C; default: one pass')
-    keep.add_argument('--per-boot', type=_share, metavar='P%',
-                      help='all passes together migrate at most P%% of the '
-                           'servers seen to start while keep runs (needs '
-                           '--every; the first pass only counts)')
-    keep.add_argument('--whole', action='store_true',
-                      help='restore the room of each FLAVOR in full or not '
-                           'at all (default: also make the moves that open '
-                           'part of it)')
-    keep.add_argument('--drain', action='store_true',
-                      help='once the room is there, empty hosts with what '
-                           'the pass has left of its budget, never leaving '
-                           'less room than asked (with --per-boot, only '
-                           'while the passes have spent less than half of '
-                           'it)')
-    _add_scope(keep)
-    keep.add_argument('--journal', metavar='FILE',
-                      help='append a JSON line per move here')
-    _add_run(keep)
+    keep_options(keep)
     keep.set_defaults(func=run)
     return parser

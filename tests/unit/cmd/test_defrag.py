@@ -537,3 +537,20 @@ def test_a_saved_plan_round_trips(tmp_path):
     assert cmd.PlanFile.load(str(again)).plan.to_dict() == \
         saved.plan.to_dict()
     assert defrag.verify(saved.snapshot, saved.plan).ok
+
+
+def test_a_plan_as_data_has_a_row_per_move(capsys, tmp_path):
+    fake = fragmented()
+    saved = tmp_path / 'plan.json'
+    assert run(fake, 'plan', '--os-cloud', 'fake', '--goal', 'room',
+               'big:1', '--json', str(saved), '-f', 'json') == 0
+    out = capsys.readouterr()
+    rows = json.loads(out.out)
+    moves = json.loads(saved.read_text())['plan']['moves']
+    assert [(r['instance'], r['from'], r['to']) for r in rows] == [
+        (m['instance'], m['source'], m['target']) for m in moves]
+    assert rows and all(r['name'] and r['GiB'] == 2 for r in rows)
+    assert 'Nothing changed. Saved to' in out.err
+    assert run(fake, 'plan', '--os-cloud', 'fake', '-f', 'json', '-c',
+               'moves') == 2
+    assert "-c: no column named moves" in capsys.readouterr().err

@@ -14,6 +14,7 @@ points, its commands run by OpenStackClient's own shell (a real cloud's
 run is in tests/e2e/test_capacity.py)."""
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -39,6 +40,9 @@ def test_the_plugin_and_its_commands_are_registered():
     commands = entry_points('openstack.scale_ext.v1')
     assert commands['scale-ext_capacity'].load() is capacity.Capacity
     assert commands['scale-ext_snapshot'].load() is snapshot.Snapshot
+    for action in ('plan', 'apply', 'keep'):
+        cls = commands[f'scale-ext_defrag_{action}'].load()
+        assert cls.action == action and cls.__doc__
 
 
 def test_the_plugin_speaks_openstackclients_protocol():
@@ -65,3 +69,48 @@ def test_openstack_shows_the_commands_help(command, options):
                             env=dict(os.environ, PAGER='cat'))
     assert result.returncode == 0, result.stderr
     assert all(option in result.stdout for option in options)
+
+
+class _Manager:
+    def __init__(self, conn):
+        self.sdk_connection = conn
+
+
+class _App:
+    """What OpenStackClient gives a command: its client manager and
+    standard streams."""
+
+    def __init__(self, conn):
+        self.client_manager = _Manager(conn)
+        self.stdout = sys.stdout
+        self.stderr = sys.stderr
+        self.stdin = sys.stdin
+
+
+def run_osc(command_class, conn, argv):
+    cmd = command_class(_App(conn), None)
+    parser = cmd.get_parser(f'openstack {command_class.__name__}')
+    return cmd.run(parser.parse_args(argv))
+
+
+def test_the_commands_run_on_openstackclients_connection(capsys):
+    """The connection OpenStackClient made is used, and not closed."""
+    from nova_scale_ext.cmd import defrag
+    from tests.unit.fake_openstack import FakeCloud, FakeConnection
+    fake = FakeCloud()
+    for name in 'ab':
+        fake.add_host(name)
+    fake.add_flavor('small', 1, 2048)
+    fake.add_flavor('big', 8, 12288)
+    for host, count in (('a', 3), ('b', 2)):
+        for k in range(count):
+            fake.boot(f'{host}{k}', host, 'small')
+    conn = FakeConnection(fake)
+    assert run_osc(capacity.Capacity, conn, ['-f', 'json']) == 0
+    rows = {r['Flavor']: r for r in json.loads(capsys.readouterr().out)}
+    assert rows['big']['Where'] == {'b': 1}
+    assert run_osc(defrag.DefragPlan, conn,
+                   ['--goal', 'free-hosts', '-f', 'value', '-c', 'from']
+                   ) == 0
+    assert capsys.readouterr().out.split() == ['b', 'b']
+    assert not conn.closed
