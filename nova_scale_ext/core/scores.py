@@ -146,9 +146,11 @@ def free_after(capacity: FloatArray, used: FloatArray,
 
 
 @_quiet
-def stranded(capacity: FloatArray, used: FloatArray, request: FloatArray,
-             weights: FloatArray) -> FloatArray:
-    """Capacity left unusable by the requested shape after placement, [0, 1].
+def shape_stranded(capacity: FloatArray, used: FloatArray,
+                   request: FloatArray, weights: FloatArray) -> FloatArray:
+    """Capacity left unusable by the requested shape after placement, [0, 1]
+    (*shape-stranded*; the simulator's and the capacity report's stranded
+    capacity are other measures: see doc/source/scheduler.rst).
 
     Once the request is placed, count how many more instances of the same
     shape the host could still take (``k``, limited by its scarcest resource

@@ -11,14 +11,8 @@
 #    under the License.
 """Headroom filter: keep a share of every host free.
 
-Passes a host only if, once the instance is placed, at least the configured
-share of each resource's capacity (after allocation ratios) is still free:
-``[scale_ext_filters] headroom_vcpu_ratio``, ``headroom_memory_ratio`` and
-``headroom_disk_ratio``, each overridable per host aggregate by metadata with
-the same key (the smallest value wins, as in Nova's ``Aggregate*`` filters).
-It keeps room for failover, evacuation or bursting while the packing weighers
-fill hosts tightly. Invalid aggregate values are logged once and the
-configured value is used instead.
+The options (``[scale_ext_filters] headroom_*_ratio``) say what it does;
+the arithmetic is :func:`nova_scale_ext.core.scores.headroom_fits`.
 """
 
 import numpy as np

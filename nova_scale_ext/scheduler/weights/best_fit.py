@@ -9,23 +9,12 @@
 #    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 #    License for the specific language governing permissions and limitations
 #    under the License.
-"""Capacity-normalised best-fit weigher.
+"""Best-fit weigher: the host fullest after placement, as a share of its own
+capacity.
 
-Prefers the host that will be the fullest once the instance is placed,
-measured as the share of *that host's own* capacity in use (after allocation
-ratios; reserved memory and disk count as used), averaged over vCPU, memory
-and disk with the weights of ``[scale_ext_weights] packing_resource_weights``.
-
-Nova's RAM, CPU and disk weighers score absolute free amounts, one resource at
-a time: with negative multipliers they stack onto whichever host has the
-fewest free MiB whatever its size. Measuring fractions instead packs
-heterogeneous fleets correctly and drains hosts so that they can be freed.
-
-The raw weight is the fill share in [0, 1], min-max normalised over the
-candidate hosts like the raw weights of Nova's own weighers. A positive
-``[scale_ext_weights] best_fit_weight_multiplier``
-packs, 0.0 disables it, a negative value spreads by fill share. Aggregate
-metadata ``best_fit_weight_multiplier`` overrides it per aggregate.
+The options (``[scale_ext_weights] best_fit_weight_multiplier``,
+``packing_resource_weights``) say what it does; the arithmetic is
+:func:`nova_scale_ext.core.scores.best_fit`.
 """
 
 from nova_scale_ext.core import scores

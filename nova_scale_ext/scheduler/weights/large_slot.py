@@ -11,37 +11,8 @@
 #    under the License.
 """Large-slot weigher: keep room for large flavors.
 
-Packing by best fit alone fills hosts in arrival order, and after a long
-churn of small instances the free capacity of the fleet ends up scattered:
-plenty in total, but few hosts with room for one large instance. This
-weigher counts, for each flavor shape of ``[scale_ext_weights]
-large_slot_flavors``, how many instances of that shape each host can still
-take, before and after the requested instance is placed. The raw weight is
-minus the number of such slots the placement destroys, weighted by each
-shape's vCPUs (see :func:`nova_scale_ext.core.scores.large_slot_loss`), so
-an instance goes first into slack that no large flavor could use (for
-example the 16 vCPUs left over on an 80-vCPU host holding two 32-vCPU
-slots).
-
-Large slots only need protecting while they are scarce. While at least
-``large_slot_spare_host_share`` of the candidate hosts are empty, the
-empty hosts hold plenty of them, and steering instances away from the
-fullest hosts in use would only keep hosts from filling and draining: the
-weigher is then neutral (every raw weight 0) and best fit alone packs.
-Below that share the fleet runs near its size: the weigher protects large
-slots, and an empty host counts as the free room it is, so an instance
-opens one rather than destroy a large slot on a host in use. With the
-share at 0.0 (the default), the weigher always protects large slots and
-keeps empty hosts for last: an empty host's loss is raised to the worst
-loss among the candidates in use (see ``empty`` and ``spare_share`` in
-:func:`~nova_scale_ext.core.scores.large_slot_loss`).
-
-It only needs each candidate host's capacity, usage and instance count,
-so every scheduler worker computes the same values. Raw weights are
-min-max normalised over the candidates like those of Nova's weighers. A
-positive ``large_slot_weight_multiplier`` protects large slots; 0.0
-disables it.
-Aggregate metadata ``large_slot_weight_multiplier`` overrides it.
+The options (``[scale_ext_weights] large_slot_*``) say what it does; the
+arithmetic is :func:`nova_scale_ext.core.scores.large_slot_loss`.
 """
 
 import functools

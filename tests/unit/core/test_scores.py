@@ -85,13 +85,13 @@ def test_best_fit_overcommitted_host_counts_as_full_not_beyond():
 def test_stranded_is_zero_when_free_capacity_matches_the_shape():
     # 8 vCPU / 16 GiB host with a 1c/2G flavor: fills both at once.
     cap, used = fleet(((8, 16384, 0), (0, 0, 0)))
-    assert scores.stranded(cap, used, res.vector(1, 2048), W)[0] == 0.0
+    assert scores.shape_stranded(cap, used, res.vector(1, 2048), W)[0] == 0.0
 
 
 def test_stranded_counts_idle_cpus_on_a_host_whose_ram_is_full():
     cap, used = fleet(((8, 16384, 0), (2, 14336, 0)))
     # after a 1c/2G instance RAM is full, 5 of 8 vCPUs are stranded
-    value = scores.stranded(cap, used, res.vector(1, 2048), W_CPU_RAM)[0]
+    value = scores.shape_stranded(cap, used, res.vector(1, 2048), W_CPU_RAM)[0]
     assert value == pytest.approx((5 / 8) / 2)
 
 
@@ -99,13 +99,13 @@ def test_stranded_prefers_the_host_left_in_the_request_shape():
     balanced = ((16, 32768, 0), (8, 16384, 0))
     lopsided = ((16, 32768, 0), (2, 28672, 0))
     cap, used = fleet(balanced, lopsided)
-    value = scores.stranded(cap, used, res.vector(1, 2048), W_CPU_RAM)
+    value = scores.shape_stranded(cap, used, res.vector(1, 2048), W_CPU_RAM)
     assert value[0] < value[1]
 
 
 def test_stranded_ignores_resources_the_request_does_not_use():
     cap, used = fleet(((8, 16384, 1000), (0, 0, 0)))
-    assert scores.stranded(cap, used, res.vector(1, 2048, 0), W)[0] == 0.0
+    assert scores.shape_stranded(cap, used, res.vector(1, 2048, 0), W)[0] == 0.0
 
 
 def test_headroom_keeps_the_configured_share_free():
@@ -137,7 +137,7 @@ def test_degenerate_hosts_give_finite_scores_in_range(capacity, used):
     cap, use = fleet((capacity, used))
     req = res.vector(1, 512, 1)
     fit = scores.best_fit(cap, use, req, W)
-    strand = scores.stranded(cap, use, req, W)
+    strand = scores.shape_stranded(cap, use, req, W)
     assert np.isfinite(fit).all() and 0.0 <= fit[0] <= 1.0
     assert np.isfinite(strand).all() and 0.0 <= strand[0] <= 1.0
     assert scores.headroom_fits(cap, use, req, np.full(3, 0.1)).dtype == bool
@@ -146,7 +146,7 @@ def test_degenerate_hosts_give_finite_scores_in_range(capacity, used):
 def test_empty_fleet_gives_empty_scores():
     cap, used = fleet()
     assert scores.best_fit(cap, used, res.vector(1, 1), W).shape == (0,)
-    assert scores.stranded(cap, used, res.vector(1, 1), W).shape == (0,)
+    assert scores.shape_stranded(cap, used, res.vector(1, 1), W).shape == (0,)
 
 
 def test_effective_capacity_applies_reserved_then_ratio():
