@@ -98,9 +98,7 @@ class Capacity(lister.Lister):
         parser.add_argument('--resources', action='store_true',
                             help='one row per resource class instead of '
                                  'per flavor')
-        parser.add_argument('--snapshot', metavar='FILE',
-                            help='report on a snapshot saved by snapshot '
-                                 'instead of the cloud')
+        display.add_snapshot_option(parser, 'report on')
         return parser
 
     def take_action(self, parsed_args):

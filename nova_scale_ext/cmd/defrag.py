@@ -713,9 +713,7 @@ def plan_options(parser: argparse.ArgumentParser) -> None:
                              '(N more servers of FLAVOR fit); default '
                              'free-hosts')
     _add_scope(parser)
-    parser.add_argument('--snapshot', metavar='FILE',
-                        help='plan on a snapshot saved by nova-scale-ext '
-                             'snapshot instead of reading the cloud')
+    display.add_snapshot_option(parser, 'plan on')
     parser.add_argument('--json', metavar='PLAN.json',
                         help='save the plan and the snapshot it was made '
                              'from, for apply')

@@ -81,6 +81,13 @@ def _number(value: Any) -> str:
     return str(whole(value))
 
 
+def add_snapshot_option(parser: argparse.ArgumentParser, verb: str) -> None:
+    """``--snapshot FILE`` (read by :func:`read_cloud`)."""
+    parser.add_argument('--snapshot', metavar='FILE',
+                        help=f'{verb} a snapshot saved by nova-scale-ext '
+                             'snapshot instead of reading the cloud')
+
+
 def read_cloud(command: Any, parsed_args: argparse.Namespace,
                headroom: tuple[float, float, float] = (0.0, 0.0, 0.0)
                ) -> model.Snapshot:

@@ -105,7 +105,8 @@ def test_stranded_prefers_the_host_left_in_the_request_shape():
 
 def test_stranded_ignores_resources_the_request_does_not_use():
     cap, used = fleet(((8, 16384, 1000), (0, 0, 0)))
-    assert scores.shape_stranded(cap, used, res.vector(1, 2048, 0), W)[0] == 0.0
+    value = scores.shape_stranded(cap, used, res.vector(1, 2048, 0), W)
+    assert value[0] == 0.0
 
 
 def test_headroom_keeps_the_configured_share_free():
