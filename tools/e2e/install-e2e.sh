@@ -42,7 +42,9 @@ CACHE=${NOVA_SCALE_EXT_E2E_CACHE:-/var/cache/nova-scale-ext-e2e}
 PYTHON=${PYTHON:-python3}
 
 KEYSTONE=('keystone>=30.0.0,<31' 'gunicorn' 'PyMySQL')
-GLANCE=('glance>=33.0.0,<34' 'gunicorn' 'PyMySQL')
+# glance_store's cinder extra (os-brick, python-cinderclient): glance_store
+# loads every store driver it knows, and the cinder one imports them.
+GLANCE=('glance>=33.0.0,<34' 'glance-store[cinder]' 'gunicorn' 'PyMySQL')
 NEUTRON=('neutron>=29.0.0,<30' 'gunicorn' 'PyMySQL')
 # python-memcached: dogpile.cache loads every cache backend oslo.cache
 # registers, and oslo.cache's memcache_pool imports it (as DevStack has it).
