@@ -13,9 +13,11 @@
 
 Plain, validated data with a JSON form, filled the same way from a live
 cloud (placement inventories and usages, servers, server groups,
-aggregates: :func:`nova_scale_ext.cloud.snapshot`), from the simulator's
-fleet or from a saved file (``nova-scale-ext snapshot``). The capacity
-report, the simulator's fleets and the consolidation planner read it.
+aggregates: :func:`nova_scale_ext.cloud.snapshot`), from a moment of a
+simulator replay (:meth:`nova_scale_ext.simulate.model.Ledger.snapshot`) or
+from a saved file (``nova-scale-ext snapshot``). The capacity report, the
+consolidation planner and the simulator's fleets
+(:func:`nova_scale_ext.simulate.fleet.from_snapshot`) read it.
 
 * Host capacity is *effective*: ``(total - reserved) * allocation_ratio``
   (:func:`nova_scale_ext.core.resources.effective_capacity`). ``used`` is

@@ -33,9 +33,12 @@ Nothing here imports Nova.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import numpy.typing as npt
 
+from nova_scale_ext import model as cloud_model
 from nova_scale_ext.simulate.fleet import Fleet
 
 FloatArray = npt.NDArray[np.float64]
@@ -107,6 +110,38 @@ class Ledger:
 
     def active_hosts(self) -> int:
         return int(np.count_nonzero(self.count))
+
+    def snapshot(self, ids: Sequence[str], requests: FloatArray,
+                 source: str = 'simulator') -> cloud_model.Snapshot:
+        """This moment of the replay as the model of a cloud
+        (:class:`nova_scale_ext.model.Snapshot`: what the capacity report
+        and the planner read): the hosts with their capacity, usage,
+        ``max_unit`` and aggregates, the placed VMs (``ids``: each VM's
+        name; ``requests``: what each asks, ``(vms, 3)``)."""
+        names = self.fleet.host_names
+        classes = self.fleet.classes
+        kinds = ('VCPU', 'MEMORY_MB', 'DISK_GB')
+        hosts = tuple(
+            cloud_model.Host(
+                names[h],
+                dict(zip(kinds, map(float, self.capacity[h]))),
+                dict(zip(kinds, map(float, self.used[h]))),
+                aggregates=classes[c].aggregates,
+                max_unit={k: float(v) for k, v in zip(kinds, self.max_unit[h])
+                          if v > 0})
+            for h, c in enumerate(self.fleet.class_of.tolist()))
+        placed = np.flatnonzero(self.host_of >= 0)
+        instances = tuple(
+            cloud_model.Instance(
+                str(ids[v]), names[int(self.host_of[v])],
+                dict(zip(kinds, map(float, requests[v]))))
+            for v in placed.tolist())
+        used = {a for c in classes for a in c.aggregates}
+        aggregates = tuple(
+            cloud_model.Aggregate(name, {k: str(v) for k, v in meta.items()})
+            for name, meta in self.fleet.aggregates.items() if name in used)
+        return cloud_model.Snapshot(hosts, instances, aggregates=aggregates,
+                                    source=source)
 
     def lowest_empty(self) -> int:
         """Index of the lowest empty host, or the number of hosts."""

@@ -62,3 +62,34 @@ def test_a_file_too_large_is_refused_unread(tmp_path, monkeypatch):
     path.write_text('{"hosts": []}' + ' ' * 200)
     with pytest.raises(model.SnapshotError, match='larger than'):
         model.Snapshot.load(str(path))
+
+
+def test_a_moment_of_a_replay_is_the_same_model():
+    """The simulator's ledger as a snapshot: the capacity report counts
+    what its free capacity holds, and the planner plans on it."""
+    import numpy as np
+
+    from nova_scale_ext import defrag
+    from nova_scale_ext.cmd import capacity
+    from nova_scale_ext.simulate import fleet
+    from nova_scale_ext.simulate import model as sim_model
+
+    hosts = fleet.identical(3, '16c/32G')
+    ledger = sim_model.Ledger(hosts, 4)
+    requests = np.array([[4, 8192, 0], [4, 8192, 0], [2, 4096, 0],
+                         [8, 8192, 0]], dtype=float)
+    for vm, host in ((0, 0), (1, 1), (2, 2)):
+        ledger.place(vm, host, requests[vm])
+    snap = ledger.snapshot(['a', 'b', 'c', 'gone'], requests)
+    snap = model.Snapshot.loads(snap.dumps())
+    assert [i.id for i in snap.instances] == ['a', 'b', 'c']
+    assert snap.used_of(snap.hosts[2]) == {'VCPU': 2, 'MEMORY_MB': 4096,
+                                           'DISK_GB': 0}
+    snap = model.Snapshot(snap.hosts, snap.instances,
+                          flavors=(model.Flavor('f', 8, 16384),))
+    free = ledger.capacity - ledger.used
+    expected = np.floor(np.minimum(free[:, 0] / 8, free[:, 1] / 16384))
+    report = capacity.report(snap)
+    assert report['flavors']['f']['fits'] == int(expected.sum())
+    plan = defrag.plan(snap, defrag.Goal.free_hosts(), defrag.Budget())
+    assert plan.reached and plan.empty_after > plan.empty_before
