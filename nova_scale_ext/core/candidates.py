@@ -23,9 +23,13 @@ hosts adds a field here, for both callers at once.
 from __future__ import annotations
 
 import dataclasses
+import typing
 
 import numpy as np
 import numpy.typing as npt
+
+if typing.TYPE_CHECKING:
+    from nova_scale_ext.core.scores import FixedCapacity
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -47,16 +51,25 @@ class Candidates:
     resource_weights: FloatArray
     #: (hosts,): instances on each host (NaN or None: not known)
     instances: FloatArray | None = None
+    #: (hosts,): where the candidates are in a fixed set of hosts (see
+    #: :meth:`Scorer.score_fixed`; None: not drawn from one)
+    index: npt.NDArray[np.int64] | None = None
 
     def empty(self) -> BoolArray | None:
         """Flags of the hosts holding no instance (None when the counts are
         not known); a host whose count is not known is in use."""
         if self.instances is None:
             return None
+        known = self.__dict__.get('_empty')
+        if known is not None:
+            return known
         counts = np.asarray(self.instances, dtype=np.float64).reshape(-1)
         if counts.shape[0] != np.shape(self.capacity)[0]:
             return None
-        return counts <= 0          # NaN compares False: in use
+        flags = counts <= 0         # NaN compares False: in use
+        flags.flags.writeable = False
+        self.__dict__['_empty'] = flags     # the same for every weigher
+        return flags
 
 
 class Scorer:
@@ -66,6 +79,17 @@ class Scorer:
         """One raw weight per candidate, higher is better. Values that are
         not finite are the caller's to clean (they become neutral)."""
         raise NotImplementedError()
+
+    def score_fixed(self, fixed: FixedCapacity, hosts: Candidates
+                    ) -> FloatArray:
+        """:meth:`score` of candidates drawn from hosts whose capacities
+        never change (``fixed``, a
+        :class:`nova_scale_ext.core.scores.FixedCapacity` of them and of
+        ``hosts.resource_weights``; ``hosts.index`` their positions in it):
+        the same values, which a scorer may compute faster from what
+        ``fixed`` holds. The simulator's fast engine calls this, with one
+        configuration loaded while ``fixed`` is in use."""
+        return self.score(hosts)
 
     def counts_empty_hosts(self) -> bool:
         """Whether a candidate's weight depends on how many of the

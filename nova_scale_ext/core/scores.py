@@ -26,6 +26,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import numpy as np
+import numpy.typing as npt
 
 from nova_scale_ext.core import resources
 from nova_scale_ext.core.resources import BoolArray, FloatArray, sanitize
@@ -54,8 +55,25 @@ def _weights(capacity: FloatArray, weights: FloatArray) -> FloatArray:
 def _weighted_mean(w: FloatArray, values: FloatArray) -> FloatArray:
     """Per host, the mean of ``values`` weighted by ``w`` (0 where all
     weights are 0)."""
-    total = w.sum(axis=1)
-    score = (w * values).sum(axis=1)
+    return _mean_of(w, _row_sums(w), values)
+
+
+def _row_sums(values: FloatArray) -> FloatArray:
+    """``values.sum(axis=1)`` of a ``(hosts, resources)`` array, a column
+    at a time (the same sums in the same order; on a few columns much
+    cheaper than numpy's reduction)."""
+    if values.shape[1] == 0:
+        return np.zeros(values.shape[0], dtype=np.float64)
+    total = values[:, 0] + 0.0      # as the reduction, 0.0 + the first
+    for col in range(1, values.shape[1]):
+        total += values[:, col]
+    return total
+
+
+def _mean_of(w: FloatArray, total: FloatArray, values: FloatArray
+             ) -> FloatArray:
+    """:func:`_weighted_mean` with the weights' row sums ``total`` given."""
+    score = _row_sums(w * values)
     return np.divide(score, total, out=np.zeros_like(score), where=total > 0)
 
 
@@ -75,8 +93,15 @@ def fill_after(capacity: FloatArray, used: FloatArray,
 def _fill_after(cap: FloatArray, use: FloatArray,
                 request: FloatArray) -> FloatArray:
     """:func:`fill_after` of sanitized arrays."""
-    safe = np.where(cap > 0, cap, 1.0)
-    fill = np.where(cap > 0, (use + request) / safe, 0.0)
+    offers = cap > 0
+    return _fill(np.where(offers, cap, 1.0), offers, use, request)
+
+
+def _fill(safe: FloatArray, offers: BoolArray, use: FloatArray,
+          request: FloatArray) -> FloatArray:
+    """:func:`_fill_after` with ``offers`` (``cap > 0``) and the ``safe``
+    divisors (the capacity, 1.0 where not offered) given."""
+    fill = np.where(offers, (use + request) / safe, 0.0)
     return np.clip(fill, 0.0, 1.0)
 
 
@@ -106,15 +131,30 @@ def best_fit(capacity: FloatArray, used: FloatArray, request: FloatArray,
     """
     cap, use = sanitize(capacity, used)
     w = _weights(cap, weights)
-    score = _weighted_mean(w, _fill_after(cap, use, request))
-    if empty is None:
+    total = _row_sums(w)
+    score = _mean_of(w, total, _fill_after(cap, use, request))
+    return _rank_empty(score, empty, total,
+                       lambda: _relative_size(cap, weights))
+
+
+def _flags(flags: BoolArray | None, shape: tuple[int, ...]
+           ) -> BoolArray | None:
+    """One flag per host, from a flag per host or one for all."""
+    if flags is None or (type(flags) is np.ndarray and flags.dtype == bool
+                         and flags.shape == shape):
+        return flags
+    return np.broadcast_to(np.asarray(flags, dtype=bool).reshape(-1), shape)
+
+
+def _rank_empty(score: FloatArray, empty: BoolArray | None,
+                total: FloatArray, relative: Callable[[], FloatArray]
+                ) -> FloatArray:
+    """The empty-host rule of :func:`best_fit` (``total``: the row sums of
+    the hosts' weights; ``relative``: their relative sizes, on demand)."""
+    empty = _flags(empty, score.shape)
+    if empty is None or not empty.any():
         return score
-    empty = np.broadcast_to(np.asarray(empty, dtype=bool).reshape(-1),
-                            score.shape)
-    if not empty.any():
-        return score
-    return np.where(empty & (w.sum(axis=1) > 0),
-                    _relative_size(cap, weights) - 1.0, score)
+    return np.where(empty & (total > 0), relative() - 1.0, score)
 
 
 @_quiet
@@ -196,13 +236,47 @@ def _slot_counts(free: FloatArray, shapes: FloatArray) -> FloatArray:
     """:func:`slot_counts` of a finite ``free`` (or one whose only
     non-finite values are negative infinities) and a ``shapes`` of the
     right shape."""
+    return _counts(free, _SlotShapes(shapes))
+
+
+class _SlotShapes:
+    """Shapes (``(shapes, resources)``) with what :func:`_counts` derives
+    from them."""
+
+    def __init__(self, shapes: FloatArray) -> None:
+        uses = shapes > 0
+        safe = np.where(uses, shapes, 1.0)
+        self.count = shapes.shape[0]
+        #: per resource that some shape uses: its column, the shapes'
+        #: divisors and +inf for the shapes that do not use it (None: all do)
+        self.columns = [
+            (r, safe[:, r].copy(),
+             None if uses[:, r].all() else np.where(uses[:, r], 0.0, np.inf))
+            for r in range(shapes.shape[1]) if uses[:, r].any()]
+        #: each shape's vCPUs, the weight of one of its slots
+        self.size = np.where(shapes[:, 0] > 0, shapes[:, 0], 1.0)
+
+
+def _counts(free: FloatArray, shapes: _SlotShapes) -> FloatArray:
+    """:func:`_slot_counts` of ``free`` (``(..., resources)``; the result is
+    ``(..., shapes)``), one resource at a time."""
     free = np.maximum(free, 0.0)
-    uses = shapes > 0
-    safe = np.where(uses, shapes, 1.0)
-    per_resource = np.where(uses[None, :, :],
-                            free[:, None, :] / safe[None, :, :], np.inf)
-    counts = np.floor(per_resource.min(axis=2) + EPSILON)
-    return np.where(np.isfinite(counts), counts, 0.0)
+    counts = None
+    for r, divisor, unused in shapes.columns:
+        per_resource = free[..., r, None] / divisor
+        if unused is not None:
+            per_resource += unused
+        if counts is None:
+            counts = per_resource
+        else:
+            np.minimum(counts, per_resource, out=counts)
+    if counts is None:
+        return np.zeros(free.shape[:-1] + (shapes.count,))
+    counts += EPSILON
+    np.floor(counts, out=counts)
+    if not np.isfinite(np.add.reduce(counts, axis=None)):
+        counts[~np.isfinite(counts)] = 0.0
+    return counts
 
 
 @_quiet
@@ -247,22 +321,153 @@ def large_slot_loss(capacity: FloatArray, used: FloatArray,
     shapes = np.asarray(shapes, dtype=np.float64).reshape(-1, cap.shape[1])
     if shapes.shape[0] == 0 or cap.shape[0] == 0:
         return np.zeros(cap.shape[0], dtype=np.float64)
+    empty = _flags(empty, cap.shape[:1])
+    if _spare(empty, spare_share):
+        return np.zeros(cap.shape[0], dtype=np.float64)
     req = np.maximum(resources.finite(request), 0.0)
-    free = resources.finite(cap - use)
-    before = _slot_counts(free, shapes)
-    after = _slot_counts(free - req, shapes)
-    size = np.where(shapes[:, 0] > 0, shapes[:, 0], 1.0)
-    loss = np.maximum(before - after, 0.0) @ size
-    if empty is None:
+    loss = _slot_loss(resources.finite(cap - use), req, _SlotShapes(shapes))
+    return _raise_empty(loss, empty, spare_share)
+
+
+def _slot_loss(free: FloatArray, req: FloatArray,
+               shapes: _SlotShapes) -> FloatArray:
+    """Per host, the vCPU-weighted protected slots lost by placing the
+    sanitized ``req`` in the finite ``free`` capacity."""
+    both = np.empty((2,) + free.shape, dtype=np.float64)
+    both[0] = free
+    np.subtract(free, req, out=both[1])
+    before, after = _counts(both, shapes)
+    return np.maximum(before - after, 0.0) @ shapes.size
+
+
+def _spare(empty: BoolArray | None, spare_share: float) -> bool:
+    """Whether the hosts have hosts to spare, all losses then 0 (see
+    :func:`large_slot_loss`)."""
+    return (empty is not None and spare_share > 0.0
+            and not empty.mean() < spare_share)
+
+
+def _raise_empty(loss: FloatArray, empty: BoolArray | None,
+                 spare_share: float) -> FloatArray:
+    """The empty-host rule of :func:`large_slot_loss` for the hosts that
+    have none to spare (see :func:`_spare`)."""
+    if empty is None or spare_share > 0.0:
         return loss
-    empty = np.broadcast_to(np.asarray(empty, dtype=bool).reshape(-1),
-                            loss.shape)
-    if spare_share > 0.0:
-        return loss if empty.mean() < spare_share else np.zeros_like(loss)
     in_use = ~empty
     if not in_use.any() or not empty.any():
         return loss
     return np.where(empty, np.maximum(loss, loss[in_use].max()), loss)
+
+
+class FixedCapacity:
+    """The scores of candidates drawn from hosts whose capacities never
+    change (the simulator's fleet), with what depends on capacity alone
+    computed once.
+
+    Each method takes the candidates' positions ``idx`` in ``capacity``,
+    their ``used`` rows and the ``request``, all finite, and returns exactly
+    (bit for bit) what the function of the same name returns for
+    ``capacity[idx]`` and the ``weights`` given here.
+    """
+
+    def __init__(self, capacity: FloatArray, weights: FloatArray) -> None:
+        cap, _ = sanitize(capacity, capacity)
+        self.capacity = cap
+        self.weights = weights
+        w = _weights(cap, weights)
+        total = _row_sums(w)
+        #: the resources some host gives a weight: the others add exactly
+        #: 0.0 to every weighted sum and are left out
+        cols = np.flatnonzero((w != 0).any(axis=0)) if cap.shape[0] else []
+        self._cols = None if len(cols) == cap.shape[1] else cols
+        self._safe = np.where(cap > 0, cap, 1.0)[:, cols]
+        self._w = w[:, cols]
+        self._total = total
+        self._all_weighted = bool((total > 0).all())
+        self._weighted = total > 0
+        with np.errstate(all='ignore'):
+            self._lowered = _relative_size(cap, weights) - 1.0
+        #: the hosts as large as the largest of every resource: while one
+        #: is a candidate, the candidates' relative sizes are the fleet's
+        self._largest = (cap == cap.max(axis=0)).all(axis=1) \
+            if cap.shape[0] else np.zeros(0, dtype=bool)
+        self._shapes: tuple[FloatArray, _SlotShapes] | None = None
+        self._requests: dict[bytes, FloatArray] = {}
+        self._memo: dict[object, object] = {}
+
+    def memo(self, key: object, compute: Callable[[], object]) -> object:
+        """``compute()``, called once per ``key`` for these hosts: a scorer
+        keeps what it reads of its configuration here (the configuration
+        does not change while a FixedCapacity is in use)."""
+        try:
+            return self._memo[key]
+        except KeyError:
+            value = self._memo[key] = compute()
+            return value
+
+    def _lowered_of(self, idx: npt.NDArray[np.int64]) -> FloatArray:
+        """:func:`relative_size` of the candidates, minus 1."""
+        if self._largest.take(idx).any():
+            return self._lowered.take(idx)
+        return _relative_size(self.capacity.take(idx, axis=0),
+                              self.weights) - 1.0
+
+    @_quiet
+    def best_fit(self, idx: npt.NDArray[np.int64], used: FloatArray,
+                 request: FloatArray, empty: BoolArray | None = None
+                 ) -> FloatArray:
+        """:func:`best_fit` of the candidates.
+
+        The fill of a resource a host does not offer is not set to 0.0 as
+        :func:`fill_after` sets it: it is in [0, 1] and its weight is 0.0,
+        so it adds the same 0.0 to the weighted sum.
+        """
+        if self._cols is not None:
+            used = used.take(self._cols, axis=1)
+            request = request[self._cols]
+        fill = np.clip((used + request) / self._safe.take(idx, axis=0),
+                       0.0, 1.0)
+        score = _row_sums(self._w.take(idx, axis=0) * fill)
+        total = self._total.take(idx)
+        if self._all_weighted:
+            score /= total
+        else:
+            score = np.divide(score, total, out=np.zeros_like(score),
+                              where=total > 0)
+        empty = _flags(empty, score.shape)
+        if empty is None or not empty.any():
+            return score
+        return np.where(empty & self._weighted.take(idx),
+                        self._lowered_of(idx),
+                        score)
+
+    def _request(self, request: FloatArray) -> FloatArray:
+        """The request as :func:`large_slot_loss` sanitizes it."""
+        key = request.tobytes()
+        req = self._requests.get(key)
+        if req is None:
+            req = self._requests[key] = np.maximum(
+                resources.finite(request), 0.0)
+        return req
+
+    @_quiet
+    def large_slot_loss(self, idx: npt.NDArray[np.int64], used: FloatArray,
+                        request: FloatArray, shapes: FloatArray,
+                        empty: BoolArray | None = None,
+                        spare_share: float = 0.0) -> FloatArray:
+        """:func:`large_slot_loss` of the candidates."""
+        if self._shapes is None or self._shapes[0] is not shapes:
+            prepared = np.asarray(shapes, dtype=np.float64).reshape(
+                -1, self.capacity.shape[1])
+            self._shapes = (shapes, _SlotShapes(prepared))
+        slot_shapes = self._shapes[1]
+        empty = _flags(empty, idx.shape)
+        if slot_shapes.count == 0 or idx.shape[0] == 0 or _spare(
+                empty, spare_share):
+            return np.zeros(idx.shape[0], dtype=np.float64)
+        loss = _slot_loss(self.capacity.take(idx, axis=0) - used,
+                          self._request(request), slot_shapes)
+        return _raise_empty(loss, empty, spare_share)
 
 
 @_quiet

@@ -21,9 +21,10 @@ in their configured order:
 
 * our weighers (subclasses of
   :class:`nova_scale_ext.scheduler.weights.base.PackingWeigher` that keep its
-  ``weigh_objects``): their own ``score(capacity, used, request,
-  resource_weights)`` on the candidate hosts, with the arrays
-  :func:`nova_scale_ext.scheduler.adapters.host_vectors` and
+  ``weigh_objects``): their own scores of the candidate hosts, through
+  ``score_fixed`` (:class:`nova_scale_ext.core.candidates.Scorer`) with a
+  :class:`nova_scale_ext.core.scores.FixedCapacity` of the fleet built once,
+  on the arrays :func:`nova_scale_ext.scheduler.adapters.host_vectors` and
   ``request_vector`` build (a new packing weigher needs no change here);
 * Nova's ``RAMWeigher``, ``CPUWeigher``, ``DiskWeigher`` and
   ``NumInstancesWeigher``: the host attribute each one reads
@@ -243,7 +244,10 @@ class FastChooser:
         cap, used0 = zip(*(adapters.host_vectors(s) for s in states)) \
             if states else ((), ())
         self.cap_view = per_host(list(cap)).reshape(-1, 3)
+        self.fixed = scores.FixedCapacity(self.cap_view,
+                                          engine.resource_weights)
         self.used0_view = per_host(list(used0)).reshape(-1, 3)
+        self.used0_any = bool(self.used0_view.any())
         self.ram_free0 = per_host([s.free_ram_mb for s in states])
         self.cpu_total = per_host([s.vcpus_total * s.cpu_allocation_ratio
                                    for s in states])
@@ -269,14 +273,22 @@ class FastChooser:
             if room.any():
                 self.headroom = room
 
-    def _raw(self, term, idx, shape):
+    def _raw(self, term, idx, shape, hosts):
         led = self.ledger
         kind = term.kind
         if kind == _SCORE:
-            raw = term.weigher.score(candidates.Candidates(
-                self.cap_view[idx], self.used0_view[idx] + led.used[idx],
-                self.engine.request_views[shape],
-                self.engine.resource_weights, led.count[idx]))
+            if hosts[0] is None:
+                used = led.used.take(idx, axis=0)
+                if self.used0_any:
+                    used += self.used0_view[idx]
+                hosts[0] = candidates.Candidates(
+                    self.cap_view.take(idx, axis=0), used,
+                    self.engine.request_views[shape],
+                    self.engine.resource_weights, led.count.take(idx), idx)
+            raw = np.asarray(term.weigher.score_fixed(self.fixed, hosts[0]),
+                             dtype=np.float64)
+            if np.isfinite(np.add.reduce(raw, axis=None)):
+                return raw
             # PackingWeigher.weigh_objects does this, and does not clip
             return resources.finite(raw)
         if kind == _RAM:
@@ -309,16 +321,18 @@ class FastChooser:
                 return -1
         if eng.spare_share is not None:
             #: candidates and empty ones among them, of this decision
-            self.pool = (idx.size, int((self.ledger.count[idx] == 0).sum()))
+            self.pool = (idx.size,
+                         int(np.count_nonzero(self.ledger.count[idx] == 0)))
         if idx.size == 1:
             return int(idx[0])
         total = np.zeros(idx.size, dtype=np.float64)
+        hosts = [None]      # the candidates, built for the first score
         for term, scalar, mult in self.terms:
-            raw = self._raw(term, idx, shape)
+            raw = self._raw(term, idx, shape, hosts)
             lo = float(term.minval) if term.minval is not None else float(
-                raw.min())
+                np.minimum.reduce(raw))
             hi = float(term.maxval) if term.maxval is not None else float(
-                raw.max())
+                np.maximum.reduce(raw))
             if lo == hi:
                 continue        # Nova normalises to 0 for every host
             norm = (raw - lo) / (hi - lo)

@@ -30,3 +30,9 @@ class ScaleExtBestFitWeigher(base.PackingWeigher):
     def score(self, hosts):
         return scores.best_fit(hosts.capacity, hosts.used, hosts.request,
                                hosts.resource_weights, hosts.empty())
+
+    def score_fixed(self, fixed, hosts):
+        if hosts.index is None or hosts.resource_weights is not fixed.weights:
+            return self.score(hosts)
+        return fixed.best_fit(hosts.index, hosts.used, hosts.request,
+                              hosts.empty())

@@ -79,5 +79,13 @@ class ScaleExtLargeSlotWeigher(base.PackingWeigher):
                                        hosts.empty(),
                                        configured_spare_share())
 
+    def score_fixed(self, fixed, hosts):
+        if hosts.index is None or hosts.resource_weights is not fixed.weights:
+            return self.score(hosts)
+        shapes, spare_share = fixed.memo(type(self), lambda: (
+            configured_shapes(), configured_spare_share()))
+        return -fixed.large_slot_loss(hosts.index, hosts.used, hosts.request,
+                                      shapes, hosts.empty(), spare_share)
+
     def counts_empty_hosts(self):
         return configured_spare_share() > 0.0
