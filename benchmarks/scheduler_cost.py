@@ -15,14 +15,22 @@ Builds real ``HostState`` objects (updated from ``objects.ComputeNode``, with
 an up ``objects.Service``) for a fleet of mixed sizes and usage, then times,
 interleaved in one run, Nova's default filter + weigher pipeline and the
 recommended one of nova-scale-ext (``nova_scale_ext.recommended.NOVA_CONF``),
-both resolved and run by Nova's own handlers. Prints both times per request
-and their ratio.
+both resolved and run by Nova's own handlers. Each request runs through
+both pipelines back to back, in alternating order, so that both see the same
+load; prints both median times per request, the ratio of the medians and the
+median (with quartiles) of the per-request ratios.
+
+``--load N`` runs N busy processes beside the measurement (``--load-kind``:
+``python``, a pure-Python loop; ``numpy``, array arithmetic larger than the
+CPU caches; ``mixed``, both), to see the ratio on a busy machine.
 
     python benchmarks/scheduler_cost.py [--hosts 1000] [--requests 200]
+        [--load N] [--load-kind python|numpy|mixed]
 """
 
 import argparse
 import datetime
+import multiprocessing
 import random
 import statistics
 import sys
@@ -33,6 +41,47 @@ import warnings
 import argtypes
 
 warnings.filterwarnings('ignore')
+
+LOAD_KINDS = ('python', 'numpy', 'mixed')
+
+
+def _busy(kind, stop):
+    """Keep one core busy until ``stop`` is set."""
+    if kind == 'numpy':
+        import numpy as np
+        a = np.random.default_rng(0).random(4_000_000)
+        while not stop.is_set():
+            a = np.sqrt(a * a + 1.0) - 0.5
+    else:
+        n = 0
+        while not stop.is_set():
+            for i in range(10_000):
+                n = (n + i * i) % 1_000_003
+
+
+class Load:
+    """``count`` busy processes while in use."""
+
+    def __init__(self, count, kind):
+        self.kinds = [('python', 'numpy')[i % 2] if kind == 'mixed' else kind
+                      for i in range(count)]
+        self.stop = multiprocessing.Event()
+        self.procs = []
+
+    def __enter__(self):
+        for kind in self.kinds:
+            proc = multiprocessing.Process(target=_busy,
+                                           args=(kind, self.stop), daemon=True)
+            proc.start()
+            self.procs.append(proc)
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        for proc in self.procs:
+            proc.join(5)
+            if proc.is_alive():
+                proc.terminate()
 
 
 def build_fleet(count, seed):
@@ -105,6 +154,11 @@ def main(argv=None):
     parser.add_argument('--requests', type=argtypes.count(1),
                         default=200)
     parser.add_argument('--seed', type=argtypes.count(0), default=1)
+    parser.add_argument('--load', type=argtypes.count(0, 64), default=0,
+                        metavar='N', help='busy processes beside the '
+                        'measurement (default: 0)')
+    parser.add_argument('--load-kind', choices=LOAD_KINDS, default='mixed',
+                        help='what the busy processes do (default: mixed)')
     args = parser.parse_args(argv)
     if args.hosts < 1 or args.requests < 1:
         parser.error('--hosts and --requests must be at least 1')
@@ -142,24 +196,38 @@ def main(argv=None):
     hosts = build_fleet(args.hosts, args.seed)
     specs = build_requests(args.requests, args.seed)
     times = {name: [] for name in pipelines}
-    for spec in specs:
-        for name, (filter_objs, weigher_objs) in pipelines.items():
-            start = time.perf_counter()
-            passed = list(filter_handler.get_filtered_objects(
-                filter_objs, hosts, spec) or [])
-            weight_handler.get_weighed_objects(weigher_objs, passed, spec)
-            times[name].append(time.perf_counter() - start)
+    walls = {name: [] for name in pipelines}
+    names = list(pipelines)
+    with Load(args.load, args.load_kind):
+        for i, spec in enumerate(specs):
+            for name in (names if i % 2 == 0 else names[::-1]):
+                filter_objs, weigher_objs = pipelines[name]
+                start, wall = time.thread_time(), time.perf_counter()
+                passed = list(filter_handler.get_filtered_objects(
+                    filter_objs, hosts, spec) or [])
+                weight_handler.get_weighed_objects(weigher_objs, passed, spec)
+                times[name].append(time.thread_time() - start)
+                walls[name].append(time.perf_counter() - wall)
 
+    load = (f', {args.load} busy processes ({args.load_kind})' if args.load
+            else '')
     print(f'{args.hosts} hosts, {args.requests} requests, '
-          f'python {sys.version.split()[0]}')
+          f'python {sys.version.split()[0]}{load}')
     for name, (filter_objs, weigher_objs) in pipelines.items():
         per = statistics.median(times[name])
-        print(f'{name:13} {per * 1000:8.2f} ms/request (median), '
+        print(f'{name:13} {per * 1000:8.2f} ms CPU/request (median; '
+              f'{statistics.median(walls[name]) * 1000:.2f} ms elapsed), '
               f'{len(filter_objs)} filters, {len(weigher_objs)} weighers')
     ratio = (statistics.median(times['scale-ext'])
              / statistics.median(times['nova-default']))
     print(f'ratio scale-ext / nova-default: {ratio:.3f} '
           f'({(ratio - 1) * 100:+.1f}%)')
+    paired = sorted(ours / theirs for ours, theirs in zip(
+        times['scale-ext'], times['nova-default']))
+    if len(paired) >= 4:
+        low, mid, high = statistics.quantiles(paired, n=4)
+        print(f'per-request ratio: median {mid:.3f}, quartiles {low:.3f} '
+              f'to {high:.3f}')
     return 0
 
 

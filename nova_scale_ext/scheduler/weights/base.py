@@ -86,6 +86,10 @@ class PackingWeigher(weights.BaseHostWeigher, candidates.Scorer):
         hosts = [weighed.obj for weighed in weighed_obj_list]
         try:
             self._configured_multiplier = self.configured_multiplier()
+            if self._configured_multiplier == 0.0 and not any(
+                    getattr(h, 'aggregates', None) for h in hosts):
+                # every host's multiplier is 0.0: the weights add nothing
+                return [0.0] * len(hosts)
             capacity, used = adapters.fleet_vectors(hosts)
             raw = self.score(candidates.Candidates(
                 capacity, used, adapters.request_vector(weight_properties),

@@ -159,6 +159,26 @@ def test_stranded_weigher_avoids_leaving_idle_cpus_behind(conf):
         'balanced')
 
 
+def test_a_weigher_at_multiplier_zero_does_not_score(conf, monkeypatch):
+    conf.config(group='scale_ext_weights',
+                stranded_capacity_weight_multiplier=0.0)
+    weigher = stranded_capacity.ScaleExtStrandedCapacityWeigher()
+    scored = []
+    monkeypatch.setattr(weigher, 'score',
+                        lambda hosts: scored.append(hosts) or [1.0, 2.0])
+    hosts = [nobj.host('a', 16, 32768), nobj.host('b', 16, 32768)]
+    weighed = [nova_weights.WeighedHost(h, 0.0) for h in hosts]
+    assert weigher.weigh_objects(weighed, nobj.request(1, 4096)) == [0.0,
+                                                                     0.0]
+    assert scored == []
+    # an aggregate may give some hosts a multiplier: then it scores
+    hosts[1].aggregates = [nobj.aggregate(
+        'x', stranded_capacity_weight_multiplier='1.0')]
+    assert weigher.weigh_objects(weighed, nobj.request(1, 4096)) == [1.0,
+                                                                     2.0]
+    assert len(scored) == 1
+
+
 def test_weighers_score_hosts_without_capacity_neutrally(conf):
     from nova.scheduler import host_manager
     fresh = host_manager.HostState('fresh', 'fresh', 'cell')  # no update yet
