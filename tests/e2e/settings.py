@@ -96,3 +96,26 @@ def without_sections(text, names):
         if keep:
             out.append(line)
     return '\n'.join(out) + '\n'
+
+
+def with_option(conf_text, section, option, value):
+    """``conf_text`` with ``[section] option`` set to ``value``."""
+    out, current, done = [], None, False
+    for line in conf_text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith('[') and stripped.endswith(']'):
+            if current == section and not done:
+                out.append(f'{option} = {value}')
+                done = True
+            current = stripped[1:-1]
+        elif current == section and stripped.split('=')[0].strip() == option:
+            if not done:
+                out.append(f'{option} = {value}')
+                done = True
+            continue
+        out.append(line)
+    if not done:
+        if current != section:
+            out.append(f'[{section}]')
+        out.append(f'{option} = {value}')
+    return '\n'.join(out) + '\n'

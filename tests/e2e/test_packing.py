@@ -18,12 +18,14 @@ the DevStack plugin's post-config phase wrote, then, restarted alone, on
 the same file without the plugin's lines (Nova's defaults).
 """
 
+import re
 import time
 
 import pytest
 
 from tests.e2e import cloud as cloud_mod
 from tests.e2e import sequence
+from tests.e2e.settings import with_option
 
 SETTLE_S = 2.5
 
@@ -71,18 +73,36 @@ def run_sequence(conn, steps, prefix):
     return landed
 
 
+def scheduler_workers(log_path, since):
+    """The process ids that logged a selected host in nova-scheduler's log
+    after byte ``since``."""
+    with open(log_path, 'rb') as handle:
+        handle.seek(since)
+        text = handle.read().decode(errors='replace')
+    return {re.split(r'\s+', line.strip())[2] for line in text.splitlines()
+            if 'Selected host:' in line}
+
+
 @pytest.fixture(scope='module')
 def placements(e2e_cloud):
     """Where the sequence landed and where the simulator puts it, with the
-    plugin's nova.conf and with Nova's defaults."""
+    plugin's nova.conf (with one nova-scheduler worker, and with two) and
+    with Nova's defaults."""
     conn = e2e_cloud.connect()
+    two_workers = e2e_cloud.nova_conf.with_name('nova-2-schedulers.conf')
+    two_workers.write_text(with_option(e2e_cloud.nova_conf.read_text(),
+                                       'scheduler', 'workers', '2'))
+    log = e2e_cloud.logs / 'nova-scheduler.log'
     out = {}
     try:
         for label, conf in (('recommended', e2e_cloud.nova_conf),
+                            ('two-schedulers', two_workers),
                             ('defaults', e2e_cloud.nova_defaults_conf)):
             if e2e_cloud.scheduler_conf != conf:
                 e2e_cloud.restart_scheduler(conf)
+            since = log.stat().st_size
             real = run_sequence(conn, sequence.SEQUENCE, label)
+            out[label + ' workers'] = scheduler_workers(log, since)
             predicted = sequence.predict(e2e_cloud.fleet, sequence.SEQUENCE,
                                          conf.read_text(), label)
             out[label] = (real, predicted)
@@ -103,6 +123,16 @@ def test_the_plugin_wrote_the_scheduler_configuration(e2e_cloud):
 def test_recommended_configuration_places_as_simulated(placements):
     real, predicted = placements['recommended']
     assert real == predicted
+
+
+def test_two_scheduler_workers_place_as_one_does(placements):
+    """Each of two nova-scheduler worker processes makes some of the
+    decisions, and together they place as the simulator (and one worker)
+    does: nothing of the plugins' lives in one process only."""
+    real, predicted = placements['two-schedulers']
+    assert real == predicted == placements['recommended'][0]
+    assert len(placements['two-schedulers workers']) == 2
+    assert len(placements['recommended workers']) == 1
 
 
 def test_nova_defaults_place_as_simulated(placements):

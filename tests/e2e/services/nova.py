@@ -35,6 +35,9 @@ from tests.e2e.settings import (
 class Nova:
     """The Nova services and computes."""
 
+    #: nova-api's worker processes (gunicorn's)
+    api_workers = 2
+
     def base_nova_conf(self):
         """What DevStack's lib/nova writes before the plugins' post-config
         (create_nova_conf), for this machine."""
@@ -119,7 +122,7 @@ class Nova:
     def start_nova(self):
         env = self._nova_env()
         self._gunicorn('nova-api', VENV, 'nova.wsgi.osapi_compute',
-                       PORTS['nova'], env)
+                       PORTS['nova'], env, workers=self.api_workers)
         self.spawn('nova-conductor', [VENV / 'bin' / 'nova-conductor',
                                       '--config-file', self.nova_conf], env)
         self.start_scheduler(self.scheduler_conf)
