@@ -49,6 +49,7 @@ import math
 import os
 import random
 import re
+import signal
 import sys
 import tempfile
 import threading
@@ -103,7 +104,7 @@ def size_fleet(requests, computes, fill):
     shapes = [HOST_SHAPES[i % len(HOST_SHAPES)] for i in range(computes)]
     unit_v = sum(s[0] for s in shapes)
     unit_m = sum(s[1] for s in shapes)
-    scale = min(vcpus / fill / unit_v, memory / fill / unit_m)
+    scale = max(vcpus / fill / unit_v, memory / fill / unit_m)
     # every host takes at least one instance of every flavor
     scale = max(scale, max(max(r['flavor'][0] / s[0], r['flavor'][1] / s[1])
                            for r in requests for s in shapes))
@@ -257,15 +258,20 @@ def cloud_zone():
     return FAKE_AZ
 
 
-def watch(conn, prefix, expected, sent_at):
-    """Poll until ``expected`` servers of ``prefix`` are ACTIVE or ERROR;
-    ``{id: server}`` and the seconds from its request to ACTIVE."""
-    deadline = time.monotonic() + TIMEOUT_S
+def watch(conn, prefix, expected, sent_at, timeout=TIMEOUT_S):
+    """Poll until ``expected`` servers of ``prefix`` are ACTIVE or ERROR
+    (at most ``timeout`` seconds; a failing API is asked again); ``{id:
+    server}`` and the seconds from its request to ACTIVE."""
+    deadline = time.monotonic() + timeout
     active_after, servers = {}, {}
     while time.monotonic() < deadline:
         now = time.monotonic()
-        servers = {s.id: s for s in conn.compute.servers(
-            details=True, name=f'^{prefix}-')}
+        try:
+            servers = {s.id: s for s in conn.compute.servers(
+                details=True, name=f'^{prefix}-', limit=50)}
+        except Exception:  # the API is down for a moment: ask again
+            time.sleep(1)
+            continue
         for sid, server in servers.items():
             if server.status == 'ACTIVE' and sid not in active_after:
                 k = int(server.name.rsplit('-r', 1)[1][:3])
@@ -278,7 +284,19 @@ def watch(conn, prefix, expected, sent_at):
     return servers, active_after
 
 
+def placement_usages(conn):
+    """``{provider name: {resource class: used}}`` from placement."""
+    out = {}
+    for rp in conn.placement.resource_providers():
+        out[rp.name] = conn.placement.get(
+            f'/resource_providers/{rp.id}/usages').json()['usages']
+    return out
+
+
 def clean(conn, prefix, groups):
+    """Delete the servers and groups of a run and wait until placement has
+    no usage left; the consumers whose allocations outlived their server
+    are removed from placement and counted (0: none leaked)."""
     servers = list(conn.compute.servers(name=f'^{prefix}-'))
     for server in servers:
         conn.compute.delete_server(server)
@@ -288,16 +306,17 @@ def clean(conn, prefix, groups):
         conn.compute.delete_server_group(group)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        used = 0
-        for rp in conn.placement.resource_providers():
-            usages = conn.placement.get(
-                f'/resource_providers/{rp.id}/usages').json()['usages']
-            used += sum(usages.values())
-        if not used:
-            return
+        if not any(sum(u.values()) for u in placement_usages(conn).values()):
+            return 0
         time.sleep(1)
-    raise RuntimeError('placement still has usages after the servers of '
-                       f'{prefix} were deleted')
+    leaked = set()
+    for rp in conn.placement.resource_providers():
+        allocations = conn.placement.get(
+            f'/resource_providers/{rp.id}/allocations').json()
+        leaked |= set(allocations['allocations'])
+    for consumer in leaked:
+        conn.placement.delete(f'/allocations/{consumer}')
+    return len(leaked)
 
 
 def percentile(values, share):
@@ -362,8 +381,147 @@ def run_one(cloud, conn, label, workers, conf_path, requests, image_id,
     }
     log(f'{label} with {workers} scheduler worker(s): {result["active"]} '
         f'ACTIVE, {result["error"]} ERROR in {took:.0f} s')
-    clean(conn, prefix, groups)
+    result['leaked_allocations'] = clean(conn, prefix, groups)
     return result
+
+
+#: Faults injected during a burst: what each does to the cloud.
+FAULTS = {
+    'rabbitmq': 'RabbitMQ restarted',
+    'scheduler': 'one nova-scheduler killed and started again',
+    'compute': 'a compute service disabled',
+    'mariadb': 'MariaDB restarted',
+}
+#: Seconds into the burst at which the fault is injected.
+FAULT_AFTER_S = 3.0
+
+
+def inject(cloud, conn, fault):
+    """Do ``fault`` to the running cloud; what undoes it afterwards (or
+    None)."""
+    if fault == 'rabbitmq':
+        cloud.restart_rabbitmq()
+    elif fault == 'mariadb':
+        cloud.restart_mariadb()
+    elif fault == 'scheduler':
+        cloud.restart_scheduler(cloud.scheduler_conf)
+    elif fault == 'compute':
+        host = sorted(cloud.fleet)[0]
+        service = next(s for s in conn.compute.services(
+            binary='nova-compute') if s.host == host)
+        conn.compute.disable_service(service, host, 'nova-compute',
+                                     'burst benchmark')
+        return lambda: conn.compute.enable_service(service, host,
+                                                   'nova-compute')
+    return None
+
+
+def allocation_mismatches(conn, servers):
+    """Servers whose placement allocations do not say where they are: an
+    ACTIVE server must hold exactly one allocation, on its host's
+    provider; any other, none."""
+    names = {rp.id: rp.name for rp in conn.placement.resource_providers()}
+    wrong = []
+    for server in servers.values():
+        held = conn.placement.get(
+            f'/allocations/{server.id}').json()['allocations']
+        where = {names.get(rp, rp) for rp in held}
+        expected = ({server.hypervisor_hostname}
+                    if server.status == 'ACTIVE' else set())
+        if where != expected:
+            wrong.append((server.name, server.status, sorted(where)))
+    return wrong
+
+
+def capacity_matches_placement(cloud, conn):
+    """Whether ``nova-scale-ext capacity`` reports the usage placement
+    holds, for vCPUs and memory."""
+    import subprocess
+    result = subprocess.run(
+        [sys.executable, '-m', 'nova_scale_ext.cmd.main', 'capacity',
+         '--os-cloud', 'e2e-admin', '--json'], capture_output=True,
+        text=True, timeout=300, cwd=ROOT,
+        env=dict(os.environ, OS_CLIENT_CONFIG_FILE=str(cloud.clouds_yaml)))
+    if result.returncode:
+        return False, result.stderr.strip().splitlines()[-1:]
+    report = json.loads(result.stdout)['resources']
+    usages = placement_usages(conn).values()
+    diffs = {}
+    for rc in ('VCPU', 'MEMORY_MB'):
+        placed = sum(u.get(rc, 0) for u in usages)
+        if report[rc]['used'] != placed:
+            diffs[rc] = (report[rc]['used'], placed)
+    return not diffs, diffs
+
+
+def plugin_errors(lines):
+    """Lines of nova-scheduler's log where one of our plugins failed."""
+    return [line for line in lines if 'nova_scale_ext' in line
+            and (' ERROR ' in line or 'Traceback' in line)]
+
+
+def run_fault(cloud, conn, fault, conf_path, requests, image_id, flavors,
+              timeout, log):
+    """One burst with ``fault`` injected into it, then the checks."""
+    if cloud.scheduler_conf != conf_path:
+        cloud.restart_scheduler(conf_path)
+        time.sleep(3)
+    prefix = f'f-{fault}'
+    sched = Log(cloud.logs / 'nova-scheduler.log')
+    expected = sum(r['count'] for r in requests)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        burst = pool.submit(fire, cloud, requests, prefix, image_id,
+                            flavors)
+        time.sleep(FAULT_AFTER_S)
+        began = time.monotonic()
+        undo = inject(cloud, conn, fault)
+        fault_s = time.monotonic() - began
+        sent_at, groups, refused = burst.result()
+    servers, active_after = watch(conn, prefix, expected, sent_at, timeout)
+    if undo:
+        undo()
+    states = {}
+    for server in servers.values():
+        states[server.status] = states.get(server.status, 0) + 1
+    faults = {}
+    for server in servers.values():
+        if server.status == 'ERROR':
+            msg = (server.fault or {}).get('message', 'no fault')
+            faults[msg] = faults.get(msg, 0) + 1
+    wrong = allocation_mismatches(conn, servers)
+    same, capacity_diff = capacity_matches_placement(cloud, conn)
+    result = {
+        'fault': fault, 'what': FAULTS[fault], 'fault_s': fault_s,
+        'servers': expected, 'seen': len(servers), 'states': states,
+        'refused_by_api': len(refused), 'refusals': sorted(set(refused)),
+        'faults': faults, 'allocation_mismatches': wrong,
+        'plugin_errors': len(plugin_errors(sched.lines())),
+        'capacity_matches_placement': same, 'capacity_diff': capacity_diff,
+    }
+    result['leaked_allocations'] = clean(conn, prefix, groups)
+    log(f'{FAULTS[fault]} during a burst: {states}, '
+        f'{len(refused)} requests refused')
+    return result
+
+
+def fault_table(results):
+    lines = []
+    for r in results:
+        states = ', '.join(f'{n} {s}' for s, n in sorted(r['states'].items()))
+        capacity = ('matches' if r['capacity_matches_placement']
+                    else 'differs from')
+        lines.append(
+            f'{r["what"]} ({r["fault_s"]:.0f} s): {r["seen"]} of '
+            f'{r["servers"]} servers ({states or "none"}); '
+            f'{r["refused_by_api"]} create requests refused; '
+            f'{len(r["allocation_mismatches"])} allocation mismatches, '
+            f'{r["leaked_allocations"]} leaked; {r["plugin_errors"]} plugin '
+            f'errors; capacity {capacity} placement')
+        for msg, count in sorted(r['faults'].items()):
+            lines.append(f'    {count} x {msg}')
+        for msg in r['refusals']:
+            lines.append(f'    refused: {msg}')
+    return '\n'.join(lines)
 
 
 def table(results):
@@ -420,6 +578,16 @@ def main(argv=None):
     parser.add_argument('--workers', type=_workers, default=[1, 2],
                         help='nova-scheduler worker counts (default 1,2)')
     parser.add_argument('--seed', type=argtypes.count(0), default=1)
+    parser.add_argument('--faults', nargs='*', choices=sorted(FAULTS),
+                        metavar='FAULT', help='also run one burst per '
+                        'fault with the recommended configuration and '
+                        f'two scheduler workers ({", ".join(sorted(FAULTS))}'
+                        '; no name: all)')
+    parser.add_argument('--only-faults', action='store_true',
+                        help='skip the side-by-side runs')
+    parser.add_argument('--fault-timeout', type=argtypes.count(30, 3600),
+                        default=300, help='seconds to wait for the servers '
+                        'of a burst with a fault (default 300)')
     parser.add_argument('--json', metavar='OUT.json')
     args = parser.parse_args(argv)
 
@@ -436,7 +604,9 @@ def main(argv=None):
     cloud = cloud_mod.Cloud(root, fleet=fleet,
                             log=lambda m: print(m, file=sys.stderr))
     cloud.api_workers = 4
-    results = []
+    # a TERM (kill, a time limit) tears the cloud down as Ctrl-C does
+    signal.signal(signal.SIGTERM, cloud_mod.interrupt)
+    results, fault_results = [], []
     with cloud:
         conn = cloud.connect()
         try:
@@ -446,10 +616,21 @@ def main(argv=None):
                 flavors[(vcpus, memory_mb)] = conn.compute.create_flavor(
                     name=f'burst.{vcpus}c{memory_mb}m', vcpus=vcpus,
                     ram=memory_mb, disk=0).id
-            for label, workers, path in configurations(cloud, args.workers):
+            runs = configurations(cloud, sorted(set(args.workers) | {2}))
+            for label, workers, path in runs:
+                if args.only_faults or workers not in args.workers:
+                    continue
                 results.append(run_one(cloud, conn, label, workers, path,
                                        requests, image_id, flavors,
                                        cloud.log))
+            faults = (sorted(FAULTS) if args.faults == [] else
+                      args.faults or [])
+            ours = next(p for label, w, p in runs
+                        if label == 'scale-ext' and w == 2)
+            for fault in faults:
+                fault_results.append(run_fault(
+                    cloud, conn, fault, ours, requests, image_id, flavors,
+                    args.fault_timeout, cloud.log))
         finally:
             conn.close()
     vcpus = sum(v for v, _, _ in fleet.values())
@@ -461,11 +642,15 @@ def main(argv=None):
           f' of the vCPUs, '
           f'{sum(r["flavor"][1] * r["count"] for r in requests) / memory:.0%}'
           f' of the memory); logs in {root}')
-    print(table(results))
+    if results:
+        print(table(results))
+    if fault_results:
+        print(fault_table(fault_results))
     if args.json:
         with open(args.json, 'w', encoding='utf-8') as handle:
             json.dump({'fleet': fleet, 'requests': requests,
-                       'results': results}, handle, indent=1, default=str)
+                       'results': results, 'faults': fault_results},
+                      handle, indent=1, default=str)
     return 0
 
 

@@ -153,6 +153,12 @@ class Cloud(Supervisor, MariaDB, RabbitMQ, Keystone, Placement, Glance,
             raise CloudError(
                 'ports of the cloud already in use on 127.0.0.1: '
                 f'{", ".join(busy)} (is another end-to-end cloud running?)')
+        # What the steps import, imported here: two threads importing the
+        # same modules for the first time can see one half initialised.
+        import openstack  # noqa: F401
+
+        from tests.functional.devstack import harness  # noqa: F401
+
         # Steps on one line run at once (they wait on MariaDB, Keystone or
         # each other's migrations more than on the CPU).
         try:

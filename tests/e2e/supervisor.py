@@ -161,6 +161,11 @@ class Supervisor:
             venv / 'bin' / 'python', '-m', 'gunicorn', '--no-control-socket',
             '--bind', f'127.0.0.1:{port}', '--workers', workers,
             '--timeout', 300, '--graceful-timeout', 5, '--chdir', REPO,
+            # nova-api asks neutron for the ports of a page of servers in
+            # one query string, longer than gunicorn's default 4094 bytes
+            # for a few dozen servers (Apache, as DevStack runs the APIs,
+            # takes 8190)
+            '--limit-request-line', 8190,
             '--name', name, app], env=env)
 
     def pids(self):

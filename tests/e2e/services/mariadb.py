@@ -39,11 +39,22 @@ class MariaDB:
         self._run('mariadb-install-db', [
             'mariadb-install-db', f'--defaults-file={cnf}',
             '--skip-test-db', '--auth-root-authentication-method=socket'])
-        self.spawn('mariadb', ['mariadbd', f'--defaults-file={cnf}'])
-        self._wait('mariadb', sock.exists, 60, 'to open its socket')
+        self._start_mariadbd()
         sql = [f"CREATE USER '{DB_USER}'@'127.0.0.1' IDENTIFIED BY "
                f"'{PASSWORD}';",
                f"GRANT ALL PRIVILEGES ON *.* TO '{DB_USER}'@'127.0.0.1';"]
         sql += [f'CREATE DATABASE {db};' for db in DATABASES]
         self._run('mariadb-setup', ['mariadb', f'--socket={sock}', '-uroot',
                                     '-e', ' '.join(sql)])
+
+    def _start_mariadbd(self):
+        self.spawn('mariadb', ['mariadbd',
+                               f'--defaults-file={self.etc / "my.cnf"}'])
+        self._wait('mariadb', (self.data / 'mariadb.sock').exists, 60,
+                   'to open its socket')
+
+    def restart_mariadb(self):
+        """Stop the database server and start it again on its data; the
+        services reconnect on their own."""
+        self.kill('mariadb')
+        self._start_mariadbd()

@@ -60,6 +60,19 @@ class RabbitMQ:
                                   'rabbit@localhost', 'await_startup'],
                   env=env, timeout=120)
 
+    def restart_rabbitmq(self):
+        """Stop the broker and start it again on its data (epmd stays);
+        the services reconnect on their own."""
+        self.kill('rabbitmq')
+        env = self._rabbit_env()
+        self.spawn('rabbitmq', ['/usr/lib/rabbitmq/bin/rabbitmq-server'],
+                   env=env)
+        self._wait('rabbitmq', lambda: port_open(PORTS['rabbit']), 120,
+                   'to open its AMQP port')
+        self._run('rabbitmqctl', ['/usr/lib/rabbitmq/bin/rabbitmqctl', '-n',
+                                  'rabbit@localhost', 'await_startup'],
+                  env=env, timeout=120)
+
     @property
     def transport_url(self):
         return f'rabbit://guest:guest@127.0.0.1:{PORTS["rabbit"]}/'
