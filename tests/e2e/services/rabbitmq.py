@@ -52,18 +52,15 @@ class RabbitMQ:
         self.spawn('epmd', ['epmd', '-address', '127.0.0.1', '-port',
                             PORTS['epmd']], env=env)
         self._wait('epmd', lambda: port_open(PORTS['epmd']), 20)
-        self.spawn('rabbitmq', ['/usr/lib/rabbitmq/bin/rabbitmq-server'],
-                   env=env)
-        self._wait('rabbitmq', lambda: port_open(PORTS['rabbit']), 120,
-                   'to open its AMQP port')
-        self._run('rabbitmqctl', ['/usr/lib/rabbitmq/bin/rabbitmqctl', '-n',
-                                  'rabbit@localhost', 'await_startup'],
-                  env=env, timeout=120)
+        self._start_rabbitmq_server()
 
     def restart_rabbitmq(self):
         """Stop the broker and start it again on its data (epmd stays);
         the services reconnect on their own."""
         self.kill('rabbitmq')
+        self._start_rabbitmq_server()
+
+    def _start_rabbitmq_server(self):
         env = self._rabbit_env()
         self.spawn('rabbitmq', ['/usr/lib/rabbitmq/bin/rabbitmq-server'],
                    env=env)
