@@ -50,6 +50,7 @@ import os
 import random
 import re
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -59,6 +60,9 @@ import argtypes
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+
+from nova_scale_ext.cmd import display  # noqa: E402
+from tests.e2e.settings import CLOUD, FAKE_AZ, with_option  # noqa: E402
 
 #: Flavors of the burst: (vCPUs, memory MiB), drawn with these weights.
 FLAVORS = ((1, 2048, 30), (2, 4096, 25), (4, 8192, 15), (2, 8192, 10),
@@ -117,8 +121,6 @@ def size_fleet(requests, computes, fill):
 def configurations(cloud, workers):
     """``[(label, nova.conf path)]`` of every configuration and worker
     count."""
-    from tests.e2e.settings import with_option
-
     stack = cloud.nova_defaults_conf.read_text()
     for option in ('ram', 'cpu', 'disk'):
         stack = with_option(stack, 'filter_scheduler',
@@ -227,7 +229,7 @@ def fire(cloud, requests, prefix, image_id, flavors):
         c = conn()
         attrs = {'name': f'{prefix}-r{k:03d}', 'image_id': image_id,
                  'flavor_id': flavors[req['flavor']], 'networks': 'none',
-                 'availability_zone': cloud_zone(),
+                 'availability_zone': FAKE_AZ,
                  'min_count': req['count'], 'max_count': req['count']}
         if k in groups:
             attrs['scheduler_hints'] = {'group': groups[k].id}
@@ -251,11 +253,6 @@ def fire(cloud, requests, prefix, image_id, flavors):
         if error:
             refused.append(error)
     return {k: when for k, when, _ in sent}, groups, refused
-
-
-def cloud_zone():
-    from tests.e2e.settings import FAKE_AZ
-    return FAKE_AZ
 
 
 def watch(conn, prefix, expected, sent_at, timeout=TIMEOUT_S):
@@ -436,10 +433,9 @@ def allocation_mismatches(conn, servers):
 def capacity_matches_placement(cloud, conn):
     """Whether ``nova-scale-ext capacity`` reports the usage placement
     holds, for vCPUs and memory."""
-    import subprocess
     result = subprocess.run(
         [sys.executable, '-m', 'nova_scale_ext.cmd.main', 'capacity',
-         '--os-cloud', 'e2e-admin', '--json'], capture_output=True,
+         '--os-cloud', CLOUD, '--json'], capture_output=True,
         text=True, timeout=300, cwd=ROOT,
         env=dict(os.environ, OS_CLIENT_CONFIG_FILE=str(cloud.clouds_yaml)))
     if result.returncode:
@@ -590,6 +586,9 @@ def main(argv=None):
                         'of a burst with a fault (default 300)')
     parser.add_argument('--json', metavar='OUT.json')
     args = parser.parse_args(argv)
+    problem = None if args.json is None else display.unwritable(args.json)
+    if problem:
+        parser.error(f'--json: {problem}')
 
     from tests.e2e import cloud as cloud_mod
 

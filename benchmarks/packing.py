@@ -145,6 +145,11 @@ def main(argv=None):
                         help='plot active hosts over time for the Huawei '
                              '80c/180G case (needs matplotlib)')
     args = parser.parse_args(argv)
+    from nova_scale_ext.cmd import display
+    for option, path in (('--json', args.json), ('--plot', args.plot)):
+        problem = None if path is None else display.unwritable(path)
+        if problem:
+            parser.error(f'{option}: {problem}')
     modes = () if args.no_defrag else tuple(args.defrag or DEFAULT_MODES)
     if args.plot:
         from nova_scale_ext.simulate import report as report_mod

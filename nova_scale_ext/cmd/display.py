@@ -37,6 +37,22 @@ from nova_scale_ext import cloud, model
 from nova_scale_ext.cmd import connection
 
 
+def unwritable(path: str) -> str | None:
+    """Why the output file ``path`` cannot be written (one line), or None;
+    checked before any work that would be lost."""
+    if not path:
+        return 'expected a path, got an empty string'
+    if os.path.isdir(path):
+        return f'cannot write {path}: it is a directory'
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        return f'cannot write {path}: no such directory {parent}'
+    target = path if os.path.exists(path) else parent
+    if not os.access(target, os.W_OK):
+        return f'cannot write {path}: permission denied'
+    return None
+
+
 class CommandError(Exception):
     """What went wrong, in one line for the user."""
 

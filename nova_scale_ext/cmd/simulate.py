@@ -220,14 +220,9 @@ def _check_outputs(args):
             if _same_file(path, source):
                 return (f'{opt} {path} is also the {other} file; it would '
                         'be overwritten')
-        if os.path.isdir(path):
-            return f'cannot write {path}: it is a directory'
-        parent = os.path.dirname(os.path.abspath(path))
-        if not os.path.isdir(parent):
-            return f'cannot write {path}: no such directory {parent}'
-        target = path if os.path.exists(path) else parent
-        if not os.access(target, os.W_OK):
-            return f'cannot write {path}: permission denied'
+        problem = display.unwritable(path)
+        if problem:
+            return problem
     return None
 
 

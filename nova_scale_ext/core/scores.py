@@ -93,15 +93,8 @@ def fill_after(capacity: FloatArray, used: FloatArray,
 def _fill_after(cap: FloatArray, use: FloatArray,
                 request: FloatArray) -> FloatArray:
     """:func:`fill_after` of sanitized arrays."""
-    offers = cap > 0
-    return _fill(np.where(offers, cap, 1.0), offers, use, request)
-
-
-def _fill(safe: FloatArray, offers: BoolArray, use: FloatArray,
-          request: FloatArray) -> FloatArray:
-    """:func:`_fill_after` with ``offers`` (``cap > 0``) and the ``safe``
-    divisors (the capacity, 1.0 where not offered) given."""
-    fill = np.where(offers, (use + request) / safe, 0.0)
+    safe = np.where(cap > 0, cap, 1.0)
+    fill = np.where(cap > 0, (use + request) / safe, 0.0)
     return np.clip(fill, 0.0, 1.0)
 
 
@@ -134,7 +127,7 @@ def best_fit(capacity: FloatArray, used: FloatArray, request: FloatArray,
     total = _row_sums(w)
     score = _mean_of(w, total, _fill_after(cap, use, request))
     return _rank_empty(score, empty, total,
-                       lambda: _relative_size(cap, weights))
+                       lambda: _relative_size(cap, weights) - 1.0)
 
 
 def _flags(flags: BoolArray | None, shape: tuple[int, ...]
@@ -147,14 +140,15 @@ def _flags(flags: BoolArray | None, shape: tuple[int, ...]
 
 
 def _rank_empty(score: FloatArray, empty: BoolArray | None,
-                total: FloatArray, relative: Callable[[], FloatArray]
+                total: FloatArray, lowered: Callable[[], FloatArray]
                 ) -> FloatArray:
     """The empty-host rule of :func:`best_fit` (``total``: the row sums of
-    the hosts' weights; ``relative``: their relative sizes, on demand)."""
+    the hosts' weights; ``lowered``: their relative sizes minus 1, on
+    demand)."""
     empty = _flags(empty, score.shape)
     if empty is None or not empty.any():
         return score
-    return np.where(empty & (total > 0), relative() - 1.0, score)
+    return np.where(empty & (total > 0), lowered(), score)
 
 
 @_quiet
@@ -384,7 +378,6 @@ class FixedCapacity:
         self._w = w[:, cols]
         self._total = total
         self._all_weighted = bool((total > 0).all())
-        self._weighted = total > 0
         with np.errstate(all='ignore'):
             self._lowered = _relative_size(cap, weights) - 1.0
         #: the hosts as large as the largest of every resource: while one
@@ -392,7 +385,6 @@ class FixedCapacity:
         self._largest = (cap == cap.max(axis=0)).all(axis=1) \
             if cap.shape[0] else np.zeros(0, dtype=bool)
         self._shapes: tuple[FloatArray, _SlotShapes] | None = None
-        self._requests: dict[bytes, FloatArray] = {}
         self._memo: dict[object, object] = {}
 
     def memo(self, key: object, compute: Callable[[], object]) -> object:
@@ -434,21 +426,8 @@ class FixedCapacity:
         else:
             score = np.divide(score, total, out=np.zeros_like(score),
                               where=total > 0)
-        empty = _flags(empty, score.shape)
-        if empty is None or not empty.any():
-            return score
-        return np.where(empty & self._weighted.take(idx),
-                        self._lowered_of(idx),
-                        score)
-
-    def _request(self, request: FloatArray) -> FloatArray:
-        """The request as :func:`large_slot_loss` sanitizes it."""
-        key = request.tobytes()
-        req = self._requests.get(key)
-        if req is None:
-            req = self._requests[key] = np.maximum(
-                resources.finite(request), 0.0)
-        return req
+        return _rank_empty(score, empty, total,
+                           lambda: self._lowered_of(idx))
 
     @_quiet
     def large_slot_loss(self, idx: npt.NDArray[np.int64], used: FloatArray,
@@ -465,8 +444,9 @@ class FixedCapacity:
         if slot_shapes.count == 0 or idx.shape[0] == 0 or _spare(
                 empty, spare_share):
             return np.zeros(idx.shape[0], dtype=np.float64)
-        loss = _slot_loss(self.capacity.take(idx, axis=0) - used,
-                          self._request(request), slot_shapes)
+        req = np.maximum(resources.finite(request), 0.0)
+        loss = _slot_loss(self.capacity.take(idx, axis=0) - used, req,
+                          slot_shapes)
         return _raise_empty(loss, empty, spare_share)
 
 

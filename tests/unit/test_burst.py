@@ -146,3 +146,16 @@ def test_only_our_plugins_failures_count(burst):
         '2026-12-03 03:00:00.3 1 DEBUG nova_scale_ext.scheduler [-] fine',
     ]
     assert burst.plugin_errors(lines) == lines[:1]
+
+
+def test_an_unwritable_json_path_is_refused_before_any_cloud(tmp_path):
+    for path, says in (('', 'expected a path'),
+                       (str(tmp_path), 'it is a directory'),
+                       (str(tmp_path / 'no' / 'x.json'), 'no such directory')):
+        res = subprocess.run([sys.executable, os.path.join(BENCHMARKS,
+                                                           'burst.py'),
+                              '--json', path], capture_output=True,
+                             text=True, cwd=ROOT, timeout=120)
+        assert res.returncode == 2, path
+        assert says in res.stderr
+        assert 'Traceback' not in res.stderr
