@@ -37,7 +37,14 @@ Every server and group is deleted, and placement is back to no usage,
 before the next configuration.
 
     python benchmarks/burst.py [--servers 100] [--computes 12] [--fill 0.9]
-        [--per-request 5] [--workers 1,2] [--json OUT.json]
+        [--per-request 5] [--workers 1,2] [--configuration NAME ...]
+        [--repeat N] [--json OUT.json]
+
+``--configuration`` picks the configurations (default: the three), each
+optionally with Nova's random picks among the best hosts (``+shuffle``:
+``shuffle_best_same_weighed_hosts = true``; ``+subsetN``:
+``host_subset_size = N``); ``--repeat N`` sends the burst N times to each,
+in turn, and adds a table over the runs.
 
 Needs what the end-to-end tests need (root, tools/e2e/install-e2e.sh).
 """
@@ -50,6 +57,7 @@ import os
 import random
 import re
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -118,9 +126,42 @@ def size_fleet(requests, computes, fill):
             for i, (v, m) in enumerate(shapes)}
 
 
-def configurations(cloud, workers):
-    """``[(label, nova.conf path)]`` of every configuration and worker
-    count."""
+#: What a configuration name may add to its base (``scale-ext+shuffle``,
+#: ``nova-stack+subset3``): Nova's random picks among the best hosts.
+VARIANTS = {'shuffle': ('shuffle_best_same_weighed_hosts', 'true'),
+            'subset': ('host_subset_size', None)}
+
+
+def parse_configuration(text):
+    """``(base, [(option, value), ...])`` of a configuration name: one of
+    :data:`CONFIGURATIONS`, then any of ``+shuffle`` and ``+subsetN``."""
+    base, *extras = text.strip().split('+')
+    if base not in CONFIGURATIONS:
+        raise argparse.ArgumentTypeError(
+            f'{text!r}: a configuration is one of '
+            f'{", ".join(CONFIGURATIONS)}, then +shuffle or +subsetN')
+    options = []
+    for extra in extras:
+        match = re.fullmatch(r'(shuffle|subset)(\d*)', extra)
+        if not match or (match[1] == 'subset') != bool(match[2]) or (
+                match[2] and not 1 <= int(match[2]) <= 100):
+            raise argparse.ArgumentTypeError(
+                f'{text!r}: expected +shuffle or +subsetN (N from 1 to '
+                f'100), got +{extra}')
+        option, value = VARIANTS[match[1]]
+        options.append((option, value or match[2]))
+    return base, options
+
+
+def parse_configuration_name(text):
+    """``text`` if it names a configuration (argparse type)."""
+    parse_configuration(text)
+    return text.strip()
+
+
+def configurations(cloud, workers, names=CONFIGURATIONS):
+    """``[(label, workers, nova.conf path)]`` of every configuration of
+    ``names`` and worker count."""
     stack = cloud.nova_defaults_conf.read_text()
     for option in ('ram', 'cpu', 'disk'):
         stack = with_option(stack, 'filter_scheduler',
@@ -129,10 +170,15 @@ def configurations(cloud, workers):
              'nova-stack': stack,
              'scale-ext': cloud.nova_conf.read_text()}
     out = []
-    for name in CONFIGURATIONS:
+    for name in names:
+        base, options = parse_configuration(name)
+        text = texts[base]
+        for option, value in options:
+            text = with_option(text, 'filter_scheduler', option, value)
         for count in workers:
-            path = cloud.nova_conf.with_name(f'burst-{name}-{count}.conf')
-            path.write_text(with_option(texts[name], 'scheduler', 'workers',
+            path = cloud.nova_conf.with_name(
+                f'burst-{name.replace("+", "-")}-{count}.conf')
+            path.write_text(with_option(text, 'scheduler', 'workers',
                                         str(count)))
             out.append((name, count, path))
     return out
@@ -335,10 +381,10 @@ def predicted_hosts(cloud, conf_path, order, spec_of):
 
 
 def run_one(cloud, conn, label, workers, conf_path, requests, image_id,
-            flavors, log):
+            flavors, log, run=0):
     cloud.restart_scheduler(conf_path)
     time.sleep(3)
-    prefix = f'b-{label}-{workers}w'
+    prefix = f'b{run}-{label.replace("+", "-")}-{workers}w'
     sched = Log(cloud.logs / 'nova-scheduler.log')
     cond = Log(cloud.logs / 'nova-conductor.log')
     began = time.monotonic()
@@ -520,6 +566,46 @@ def fault_table(results):
     return '\n'.join(lines)
 
 
+def columns(head, rows):
+    """Lines of a plain table."""
+    widths = [max(len(h), *(len(row[i]) for row in rows))
+              for i, h in enumerate(head)]
+    lines = ['  '.join(h.ljust(w) for h, w in zip(head, widths)),
+             '  '.join('-' * w for w in widths)]
+    lines += ['  '.join(c.ljust(w) for c, w in zip(row, widths))
+              for row in rows]
+    return lines
+
+
+def summary(results):
+    """Each configuration and worker count over its runs: the mean and
+    the range of ERRORs and claim conflicts, reschedules in all, the
+    median of the runs' p50 to ACTIVE, hosts used (range)."""
+    groups = {}
+    for r in results:
+        groups.setdefault((r['configuration'], r['scheduler_workers']),
+                          []).append(r)
+
+    def spread(values, digits=1):
+        return (f'{statistics.fmean(values):.{digits}f} '
+                f'({min(values)}-{max(values)})')
+
+    rows = []
+    for (label, workers), runs in groups.items():
+        p50 = [r['active_p50_s'] for r in runs
+               if r['active_p50_s'] is not None]
+        hosts = [r['hosts_used'] for r in runs]
+        rows.append((label, str(workers), str(len(runs)),
+                     spread([r['error'] for r in runs]),
+                     spread([r['claim_conflicts'] for r in runs]),
+                     str(sum(r['reschedules'] for r in runs)),
+                     f'{statistics.median(p50):.1f}' if p50 else '-',
+                     f'{min(hosts)}-{max(hosts)}'))
+    head = ('configuration', 'workers', 'runs', 'ERROR mean (range)',
+            'conflicts mean (range)', 'resched.', 'p50 s (median)', 'hosts')
+    return '\n'.join(['over the runs:'] + columns(head, rows))
+
+
 def table(results):
     head = ('configuration', 'workers', 'ACTIVE', 'ERROR', 'conflicts',
             'retries', 'resched.', 'at once', 'overlap', 'p50 s', 'p99 s',
@@ -535,12 +621,7 @@ def table(results):
                      f'{r["overlapped_share"]:.0%}', fmt(r['active_p50_s']),
                      fmt(r['active_p99_s']), str(r['hosts_used']),
                      str(r['simulated_hosts_used'])))
-    widths = [max(len(h), *(len(row[i]) for row in rows))
-              for i, h in enumerate(head)]
-    lines = ['  '.join(h.ljust(w) for h, w in zip(head, widths)),
-             '  '.join('-' * w for w in widths)]
-    lines += ['  '.join(c.ljust(w) for c, w in zip(row, widths))
-              for row in rows]
+    lines = columns(head, rows)
     for r in results:
         for msg, count in sorted(r['faults'].items()):
             lines.append(f'{r["configuration"]}, {r["scheduler_workers"]} '
@@ -574,6 +655,16 @@ def main(argv=None):
     parser.add_argument('--workers', type=_workers, default=[1, 2],
                         help='nova-scheduler worker counts (default 1,2)')
     parser.add_argument('--seed', type=argtypes.count(0), default=1)
+    parser.add_argument('--configuration', dest='configurations',
+                        metavar='NAME', action='append',
+                        type=parse_configuration_name,
+                        help='a configuration to run (repeatable; default: '
+                        f'{", ".join(CONFIGURATIONS)}): one of those, then '
+                        'any of +shuffle (shuffle_best_same_weighed_hosts) '
+                        'and +subsetN (host_subset_size = N)')
+    parser.add_argument('--repeat', type=argtypes.count(1, 50), default=1,
+                        help='send the burst this many times to every '
+                        'configuration, in turn (default 1)')
     parser.add_argument('--faults', nargs='*', choices=sorted(FAULTS),
                         metavar='FAULT', help='also run one burst per '
                         'fault with the recommended configuration and '
@@ -615,17 +706,20 @@ def main(argv=None):
                 flavors[(vcpus, memory_mb)] = conn.compute.create_flavor(
                     name=f'burst.{vcpus}c{memory_mb}m', vcpus=vcpus,
                     ram=memory_mb, disk=0).id
-            runs = configurations(cloud, sorted(set(args.workers) | {2}))
-            for label, workers, path in runs:
-                if args.only_faults or workers not in args.workers:
-                    continue
-                results.append(run_one(cloud, conn, label, workers, path,
-                                       requests, image_id, flavors,
-                                       cloud.log))
+            names = args.configurations or CONFIGURATIONS
+            runs = configurations(cloud, args.workers, names)
+            for run in range(args.repeat):
+                for label, workers, path in runs:
+                    if args.only_faults:
+                        break
+                    result = run_one(cloud, conn, label, workers, path,
+                                     requests, image_id, flavors, cloud.log,
+                                     run)
+                    result['run'] = run + 1
+                    results.append(result)
             faults = (sorted(FAULTS) if args.faults == [] else
                       args.faults or [])
-            ours = next(p for label, w, p in runs
-                        if label == 'scale-ext' and w == 2)
+            ours = configurations(cloud, [2], ['scale-ext'])[0][2]
             for fault in faults:
                 fault_results.append(run_fault(
                     cloud, conn, fault, ours, requests, image_id, flavors,
@@ -643,6 +737,8 @@ def main(argv=None):
           f' of the memory); logs in {root}')
     if results:
         print(table(results))
+    if args.repeat > 1 and results:
+        print(summary(results))
     if fault_results:
         print(fault_table(fault_results))
     if args.json:

@@ -20,6 +20,7 @@ keeps busy, how full they are, how much capacity each strands and, with
 """
 
 import argparse
+import math
 import os
 import sys
 import time
@@ -93,6 +94,17 @@ def _path(text):
         raise argparse.ArgumentTypeError('expected a path, got an empty '
                                          'string')
     return text
+
+
+def _share(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and 0.0 < value <= 1.0):
+        raise argparse.ArgumentTypeError(
+            f'expected a share above 0 and at most 1, got {_quoted(text)}')
+    return value
 
 
 def _plot_path(text):
@@ -245,6 +257,7 @@ def run(args, parser=None):
         runner,
         workload,
     )
+    from nova_scale_ext.simulate import isolation as sim_isolation
     parser = parser or args._parser
     if args.synthetic is not None and args.trace is not None:
         parser.error('--synthetic and --trace are exclusive')
@@ -270,6 +283,12 @@ def run(args, parser=None):
     if unknown:
         parser.error(f'-c {unknown[0]}: no such column; expected one of '
                      f'{", ".join(report.COLUMNS)}')
+    if args.isolate is not None and args.isolate_projects:
+        parser.error('--isolate and --isolate-projects are exclusive')
+    isolating = args.isolate is not None or args.isolate_projects
+    if isolating and args.defrag:
+        parser.error('--isolate with --defrag is not modelled: the '
+                     'consolidation modes do not keep tenants apart yet')
     problem = _check_outputs(args)
     if problem:
         print(f'nova-scale-ext simulate: error: {problem}', file=sys.stderr)
@@ -291,8 +310,13 @@ def run(args, parser=None):
         wl = _load_workload(args, parser)
         fl = _load_fleet(args, parser, wl)
         policies = _policies(args)
+        isolation = None
+        if args.isolate is not None:
+            isolation = sim_isolation.by_share(wl, args.isolate)
+        elif args.isolate_projects:
+            isolation = sim_isolation.from_file(wl, args.isolate_projects)
     except (workload.WorkloadError, fleet.FleetError,
-            policy.PolicyError) as exc:
+            policy.PolicyError, sim_isolation.IsolationError) as exc:
         print(f'nova-scale-ext simulate: error: {exc}', file=sys.stderr)
         return 2
     except ValueError as exc:
@@ -309,7 +333,8 @@ def run(args, parser=None):
         result = runner.run(wl, fl, policies, compact_search=args.compact,
                             engine=args.engine, progress=show,
                             defrag_modes=list(dict.fromkeys(args.defrag)),
-                            jobs=args.jobs or default_jobs())
+                            jobs=args.jobs or default_jobs(),
+                            isolation=isolation)
     except (policy.PolicyError, dsim.ModeError) as exc:
         if show:
             show.clear()
@@ -405,6 +430,16 @@ def build_parser(parser):
                            'each in a process of its own; the results do '
                            'not depend on it (default: the CPUs this '
                            'process may use)')
+    iso = parser.add_argument_group('tenant isolation')
+    iso.add_argument('--isolate', type=_share, metavar='SHARE',
+                     help='also replay each policy with the largest tenants '
+                          'that together hold at most SHARE (0 to 1) of the '
+                          'peak vCPUs isolated, as a row POLICY+isolated; '
+                          'with --compact, also the hosts an aggregate per '
+                          'isolated tenant needs')
+    iso.add_argument('--isolate-projects', metavar='FILE', type=_path,
+                     help='as --isolate, the projects listed in FILE (one '
+                          'project ID a line)')
     out = parser.add_argument_group('output')
     out.add_argument('--compact', action='store_true',
                      help='also search the smallest number of identical '

@@ -168,6 +168,10 @@ class FastEngine:
         self.shapes = shapes
         self.shape_of = shape_of
         self.limit = cfg.CONF.scheduler.max_placement_results
+        #: each VM's isolation group (:class:`~.model.Isolation`; None:
+        #: no tenant isolation), set by the caller
+        self.isolation = None
+        self.pick = engine_nova.pick_settings()
         self.headroom = None
         for cls in loaded.filter_classes:
             if cls in NEUTRAL_FILTERS:
@@ -197,7 +201,8 @@ class FastEngine:
         #: are empty); the hosts-needed search then compares each fleet
         #: size's regime at every decision (see compact.py)
         self.spare_share = None
-        self.shares_prefixes = True
+        # a random pick depends on every pick before it
+        self.shares_prefixes = not model.Picker(*self.pick).random
         for t in self.terms:
             if t.kind != _SCORE or not t.weigher.counts_empty_hosts():
                 continue
@@ -234,6 +239,9 @@ class FastChooser:
         self.ledger = ledger
         fleet = ledger.fleet
         self.placement = model.Placement(ledger, engine.shapes, engine.limit)
+        self.picker = model.Picker(*engine.pick)
+        self.isolation = (None if engine.isolation is None else
+                          model.Isolation(engine.isolation, len(ledger)))
         self.pool = (0, 0)
         states = _class_states(fleet)
         cls_of = fleet.class_of
@@ -307,9 +315,17 @@ class FastChooser:
         return raw
 
     def select(self, vm):
+        host = self._select(vm)
+        if host >= 0 and self.isolation is not None:
+            self.isolation.placed(host, vm, self.ledger.count)
+        return host
+
+    def _select(self, vm):
         eng = self.engine
         shape = int(eng.shape_of[vm])
         idx = self.placement.candidates(shape)
+        if self.isolation is not None:
+            idx = self.isolation.allowed(idx, vm, self.ledger.count)
         if idx.size == 0:
             return -1
         if self.headroom is not None:
@@ -340,7 +356,7 @@ class FastChooser:
                 total += scalar * norm
             else:
                 total += mult[idx] * norm
-        return int(idx[model.choose(total)])
+        return int(idx[self.picker.choose(total)])
 
     def changed(self, host):
         pass

@@ -164,6 +164,14 @@ class RequestFactory:
             user_id='simulated')
 
 
+def pick_settings():
+    """``(host_subset_size, shuffle_best_same_weighed_hosts)`` of the
+    policy loaded in ``CONF``: the random picks of
+    :class:`~.model.Picker`."""
+    group = cfg.CONF.filter_scheduler
+    return (group.host_subset_size, group.shuffle_best_same_weighed_hosts)
+
+
 class ReferenceEngine:
     """Nova's HostState, filter and weigher handlers for one policy (built
     while the policy is loaded in ``CONF``)."""
@@ -180,6 +188,10 @@ class ReferenceEngine:
         self.filter_handler = nova_filters.HostFilterHandler()
         self.weight_handler = nova_weights.HostWeightHandler()
         self.limit = cfg.CONF.scheduler.max_placement_results
+        #: each VM's isolation group (:class:`~.model.Isolation`; None:
+        #: no tenant isolation), set by the caller
+        self.isolation = None
+        self.pick = pick_settings()
         self.shapes = shapes
         self.shape_of = shape_of
         self.requests = RequestFactory(workload, shapes, with_disk)
@@ -194,6 +206,9 @@ class ReferenceChooser:
         self.ledger = ledger
         self.fleet = ledger.fleet
         self.placement = model.Placement(ledger, engine.shapes, engine.limit)
+        self.picker = model.Picker(*engine.pick)
+        self.isolation = (None if engine.isolation is None else
+                          model.Isolation(engine.isolation, len(ledger)))
         self.states = host_states(self.fleet)
         self.index = {id(s): i for i, s in enumerate(self.states)}
         self.headroom = self._headroom()
@@ -224,9 +239,17 @@ class ReferenceChooser:
             state.update(service=_service(state.host, host, stamp))
 
     def select(self, vm):
+        host = self._select(vm)
+        if host >= 0 and self.isolation is not None:
+            self.isolation.placed(host, vm, self.ledger.count)
+        return host
+
+    def _select(self, vm):
         eng = self.engine
         shape = int(eng.shape_of[vm])
         idx = self.placement.candidates(shape)
+        if self.isolation is not None:
+            idx = self.isolation.allowed(idx, vm, self.ledger.count)
         if idx.size == 0:
             return -1
         self._heartbeat()
@@ -239,7 +262,8 @@ class ReferenceChooser:
         weighed = eng.weight_handler.get_weighed_objects(
             eng.weighers, passed, spec)
         pairs = sorted((self.index[id(w.obj)], w.weight) for w in weighed)
-        pos = model.choose(np.array([w for _, w in pairs], dtype=np.float64))
+        pos = self.picker.choose(np.array([w for _, w in pairs],
+                                          dtype=np.float64))
         return pairs[pos][0]
 
     def changed(self, host):

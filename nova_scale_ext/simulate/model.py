@@ -28,6 +28,14 @@ Tie-break
     floating-point error are equal; among the hosts with the highest rounded
     weight the lowest host index wins.  Both engines call :func:`choose`.
 
+Random picks
+    Nova's ``[filter_scheduler] shuffle_best_same_weighed_hosts`` (the hosts
+    of the highest weight shuffled) and ``host_subset_size`` (the host
+    picked at random among the first N) are modelled by :class:`Picker`
+    with a generator seeded with :data:`PICK_SEED` for each replay, so
+    that a replay stays repeatable; with Nova's defaults (no shuffle, a
+    subset of 1) it is :func:`choose`.
+
 Nothing here imports Nova.
 """
 
@@ -39,6 +47,7 @@ import numpy as np
 import numpy.typing as npt
 
 from nova_scale_ext import model as cloud_model
+from nova_scale_ext.core import isolation
 from nova_scale_ext.simulate.fleet import Fleet
 
 FloatArray = npt.NDArray[np.float64]
@@ -47,6 +56,8 @@ BoolArray = npt.NDArray[np.bool_]
 
 TIE_DECIMALS = 9
 _TIE_SCALE = 10.0 ** TIE_DECIMALS
+#: the seed of every replay's random picks (:class:`Picker`)
+PICK_SEED = 0
 
 
 def choose(weights: FloatArray) -> int:
@@ -58,6 +69,67 @@ def choose(weights: FloatArray) -> int:
         return -1
     keys = np.rint(np.asarray(weights, dtype=np.float64) * _TIE_SCALE)
     return int(np.argmax(keys == keys.max()))
+
+
+class Picker:
+    """The host nova-scheduler tries first, with its random picks: the
+    weights sorted from the highest (equal rounded weights by host index,
+    as :func:`choose`), the best ones shuffled with ``shuffle``, then one
+    of the first ``subset_size`` drawn at random."""
+
+    def __init__(self, subset_size: int = 1, shuffle: bool = False,
+                 seed: int = PICK_SEED) -> None:
+        self.subset_size = max(int(subset_size), 1)
+        self.shuffle = bool(shuffle)
+        self.rng = np.random.default_rng(seed)
+
+    @property
+    def random(self) -> bool:
+        """Whether a pick may differ from :func:`choose`."""
+        return self.shuffle or self.subset_size > 1
+
+    def choose(self, weights: FloatArray) -> int:
+        """Position of the picked weight (-1 for an empty array)."""
+        if not self.random or weights.size <= 1:
+            return choose(weights)
+        keys = np.rint(np.asarray(weights, dtype=np.float64) * _TIE_SCALE)
+        order = np.argsort(-keys, kind='stable')
+        if self.shuffle:
+            best = int(np.count_nonzero(keys == keys[order[0]]))
+            if best > 1:
+                order[:best] = self.rng.permutation(order[:best])
+        span = min(self.subset_size, order.size)
+        return int(order[int(self.rng.integers(span))] if span > 1
+                   else order[0])
+
+
+class Isolation:
+    """Tenant isolation in a replay, as ``ScaleExtTenantIsolationFilter``
+    decides it (:mod:`nova_scale_ext.core.isolation`): ``groups`` gives
+    each VM its isolation group (0: the shared pool; 1, 2, ...: isolated
+    groups); each host has an owner, the group of the instances it holds,
+    set when a VM is placed on an empty host. A host passes a VM when it
+    is empty or its owner is the VM's group. One per replay."""
+
+    def __init__(self, groups: IntArray, hosts: int) -> None:
+        self.groups = groups
+        self.owner = np.full(hosts, isolation.EMPTY_CODE, dtype=np.int64)
+
+    def allowed(self, idx: IntArray, vm: int, count: IntArray) -> IntArray:
+        """The hosts of ``idx`` that pass ``vm`` (``count``: instances per
+        host, the ledger's)."""
+        group = self.groups[vm]
+        ok = (count[idx] == 0) | (self.owner[idx] == group)
+        return idx[ok]
+
+    def placed(self, host: int, vm: int, count: IntArray) -> None:
+        """``vm`` is about to go to ``host``, which holds ``count[host]``
+        instances."""
+        group = self.groups[vm]
+        if count[host] == 0 or self.owner[host] == group:
+            self.owner[host] = group
+        else:
+            self.owner[host] = isolation.MIXED_CODE
 
 
 class Ledger:

@@ -112,6 +112,17 @@ def table(report):
             if s.note:
                 text += f'; {s.note}'
             notes.append(text)
+    for res in report.results:
+        iso = res.isolation
+        if iso is None:
+            continue
+        text = (f'{res.name}: {iso["projects"]:,} tenants isolated '
+                f'({iso["setting"]}; {iso["peak_vcpu_share"]:.1%} of the '
+                'peak vCPUs)')
+        if iso['fixed_aggregates_hosts'] is not None:
+            text += (f'; Nova\'s way, an aggregate per isolated tenant: '
+                     f'{iso["fixed_aggregates_hosts"]} hosts')
+        notes.append(text)
     if with_defrag:
         notes.append('POLICY+MODE: the policy with consolidation by live '
                      'migration (--defrag MODE); migrations and GiB of '
@@ -204,6 +215,10 @@ def as_dict(report):
                 'migrated_share': round(d['migrated_share'], 6),
                 'moved_gib': round(d['moved_gib'], 3),
             }
+        if res.isolation is not None:
+            entry['isolation'] = dict(
+                res.isolation,
+                peak_vcpu_share=round(res.isolation['peak_vcpu_share'], 6))
         policies[res.name] = entry
     return {
         'lower_bound': report.lower_bound,

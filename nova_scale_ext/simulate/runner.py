@@ -26,11 +26,16 @@ import numpy as np
 
 from nova_scale_ext.simulate import compact, model
 from nova_scale_ext.simulate import fleet as fleet_mod
+from nova_scale_ext.simulate import isolation as isolation_mod
 from nova_scale_ext.simulate import metrics as metrics_mod
 from nova_scale_ext.simulate import policy as policy_mod
 from nova_scale_ext.simulate.replay import replay
 
 ENGINES = ('auto', 'fast', 'reference')
+
+#: the text of a policy's run with tenant isolation (next to the
+#: ``--defrag`` modes')
+ISOLATED = '+isolated'
 
 #: Without --hosts, identical fleets get this many times the lower bound.
 DEFAULT_FLEET_FACTOR = 2
@@ -53,6 +58,9 @@ class PolicyResult:
     #: ``{mode, migrations, migrated_share, moved_gib}`` for a
     #: ``POLICY+MODE`` result (None: no consolidation)
     defrag: dict | None = None
+    #: for a ``POLICY+isolated`` result: the isolated tenants and the hosts
+    #: Nova's way needs (see :meth:`_Setting._isolation_fields`)
+    isolation: dict | None = None
 
     @property
     def decisions_per_s(self):
@@ -129,7 +137,8 @@ def _defrag_fields(mode, stats, n_vms):
 
 
 def run(workload, fleet, policies, *, compact_search=False, engine='auto',
-        progress=None, defrag_modes=(), defrag_policies=None, jobs=1):
+        progress=None, defrag_modes=(), defrag_policies=None, jobs=1,
+        isolation=None):
     """Replay ``workload`` on ``fleet`` under each policy.
 
     ``progress(label, done, total)`` is called now and then.  With
@@ -153,8 +162,11 @@ def run(workload, fleet, policies, *, compact_search=False, engine='auto',
         texts = [None]
         if defrag_policies is None or pol.name in defrag_policies:
             texts += list(defrag_modes)
+        if isolation is not None:
+            texts.append(ISOLATED)
         plan.append((pol, texts))
-    setting = _Setting(workload, fleet, compact_search, engine, bound)
+    setting = _Setting(workload, fleet, compact_search, engine, bound,
+                       isolation)
     if (jobs > 1 and sum(len(texts) for _, texts in plan) > 1
             and not _green_threads()):
         results = _run_parallel(setting, plan, jobs, progress)
@@ -176,6 +188,7 @@ class _Setting:
     compact_search: bool
     engine: str
     bound: int
+    isolation: object = None
 
     def run_policy(self, pol, texts, progress=None):
         """The results of ``pol`` with each mode of ``texts`` (None: no
@@ -194,12 +207,17 @@ class _Setting:
         with policy_mod.loaded(pol) as loaded:
             eng, note = make_engine(loaded, workload, shapes, shape_of,
                                     with_disk, self.engine)
-            modes = [None if text is None else
+            modes = [None if text in (None, ISOLATED) else
                      dsim.parse_mode(text, protected_shapes())
                      .for_workload(workload.start, requests)
                      for text in texts]
-            for mode in modes:
+            for text, mode in zip(texts, modes):
+                isolated = text == ISOLATED
+                eng.isolation = (self.isolation.groups if isolated
+                                 else None)
                 name = pol.name if mode is None else f'{pol.name}+{mode.text}'
+                if isolated:
+                    name = f'{pol.name}+{isolation_mod.SUFFIX}'
 
                 def tick(done, total, _name=name, _label='replay'):
                     if progress is not None:
@@ -221,6 +239,9 @@ class _Setting:
                 if self.compact_search:
                     result.search = _search(eng, mode, workload, requests,
                                             fleet, self.bound, progress, name)
+                if isolated:
+                    result.isolation = self._isolation_fields(
+                        loaded, with_disk, progress, name)
                 if mode is not None:
                     searched = result.search.defrag if result.search else None
                     stats = (searched or defrag).stats
@@ -230,6 +251,31 @@ class _Setting:
                     result.search.defrag = None
                 results.append(result)
         return results
+
+    def _isolation_fields(self, loaded, with_disk, progress, name):
+        """What a ``POLICY+isolated`` result reports besides its metrics:
+        the isolated tenants and, with the hosts-needed search, the hosts
+        Nova's way needs (an aggregate per isolated tenant)."""
+        setting = self.isolation
+        out = {'setting': setting.text, 'projects': len(setting.projects),
+               'peak_vcpu_share': setting.share,
+               'fixed_aggregates_hosts': None, 'fixed_aggregates': None}
+        if not self.compact_search:
+            return out
+        sizes = {}
+        for part, sub in isolation_mod.partitions(self.workload, setting):
+            requests = sub.requests(with_disk)
+            shapes, shape_of = model.shapes_of(requests)
+            eng, _ = make_engine(loaded, sub, shapes, shape_of, with_disk,
+                                 self.engine)
+            bound = compact.lower_bound(sub, self.fleet, requests)
+            found = _search(eng, None, sub, requests, self.fleet, bound,
+                            progress, f'{name}: aggregate {part}')
+            sizes[part] = found.hosts_needed
+        out['fixed_aggregates'] = sizes
+        if all(v is not None for v in sizes.values()):
+            out['fixed_aggregates_hosts'] = sum(sizes.values())
+        return out
 
 
 def _green_threads():
@@ -317,7 +363,9 @@ def _search(eng, mode, workload, requests, fleet, bound, progress, name):
     """The hosts-needed search of one policy, with ``mode`` active."""
     from nova_scale_ext.defrag import simulate as dsim
     sensitive = True
-    if eng.shares_prefixes:
+    # isolation: a host passes a VM by whose instances it holds
+    share_prefixes = eng.shares_prefixes and eng.isolation is None
+    if share_prefixes:
         probe = eng.chooser(model.Ledger(fleet.resized(1), 0))
         sensitive = probe.candidate_set_sensitive
 
@@ -333,7 +381,7 @@ def _search(eng, mode, workload, requests, fleet, bound, progress, name):
 
     return compact.search(
         eng.chooser, workload, requests, fleet, bound,
-        share_prefixes=eng.shares_prefixes, sensitive=sensitive,
+        share_prefixes=share_prefixes, sensitive=sensitive,
         spare_share=eng.spare_share, max_candidates=eng.limit,
         progress=search_tick, make_defrag=make_defrag,
         limit=min(workload.peak_alive_vms() + 1, fleet_mod.MAX_HOSTS))

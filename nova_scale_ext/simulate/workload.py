@@ -450,7 +450,14 @@ SYNTHETIC_LIFETIMES: tuple[tuple[float, float, float], ...] = (
 
 #: VMs alive at once in steady state (about 35 hosts of 80c/180G).
 SYNTHETIC_ALIVE = 1200
-SYNTHETIC_PROJECTS = 60
+#: Tenants (projects) of the synthetic workload and the skew of their
+#: sizes: each request's project is drawn with weight ``1 / rank **
+#: SKEW`` (a Zipf law), so that, as in public clouds, a few tenants hold
+#: much of the load and most hold a VM or two (the default 20,000 VMs:
+#: 1,346 tenants, the largest with 18% of the VMs, more than half of them
+#: with one or two).
+SYNTHETIC_PROJECTS = 2500
+SYNTHETIC_PROJECT_SKEW = 1.1
 DEFAULT_SYNTHETIC_VMS = 20000
 DEFAULT_SEED = 1
 
@@ -463,7 +470,8 @@ def synthetic(n: int = DEFAULT_SYNTHETIC_VMS, seed: int = DEFAULT_SEED,
     again as many at the daily peak as on average, half as many at night);
     15% of requests are batches of 2-16 identical VMs (same flavor, project,
     second and lifetime, as when a user scales a group).  Flavors follow
-    :data:`SYNTHETIC_FLAVORS`, projects a Zipf-like popularity, lifetimes the
+    :data:`SYNTHETIC_FLAVORS`, projects a Zipf law over
+    :data:`SYNTHETIC_PROJECTS` tenants, lifetimes the
     log-normal mixture :data:`SYNTHETIC_LIFETIMES` (median about half an
     hour, a long tail of multi-day VMs).  The arrival rate is set so that
     about ``alive`` VMs are alive at once in steady state.  The same ``n``
@@ -486,7 +494,8 @@ def synthetic(n: int = DEFAULT_SYNTHETIC_VMS, seed: int = DEFAULT_SEED,
     vm_rate = alive / mean_life                      # VMs per second
     req_rate = vm_rate / mean_batch
     day = 86400.0
-    proj_w = 1.0 / np.arange(1, SYNTHETIC_PROJECTS + 1)
+    proj_w = 1.0 / np.arange(1, SYNTHETIC_PROJECTS + 1) ** \
+        SYNTHETIC_PROJECT_SKEW
     proj_w /= proj_w.sum()
 
     flavor_idx = np.empty(n, dtype=np.int64)

@@ -159,3 +159,49 @@ def test_an_unwritable_json_path_is_refused_before_any_cloud(tmp_path):
         assert res.returncode == 2, path
         assert says in res.stderr
         assert 'Traceback' not in res.stderr
+
+
+def test_configuration_names_add_nova_random_picks(burst, tmp_path):
+    assert burst.parse_configuration('scale-ext') == ('scale-ext', [])
+    assert burst.parse_configuration('nova-stack+shuffle+subset3') == (
+        'nova-stack', [('shuffle_best_same_weighed_hosts', 'true'),
+                       ('host_subset_size', '3')])
+    for bad in ('scale', 'scale-ext+subset', 'scale-ext+subset0',
+                'scale-ext+shuffle2', 'scale-ext+spread'):
+        with pytest.raises(Exception) as info:
+            burst.parse_configuration(bad)
+        assert bad in str(info.value)
+
+    class Cloud:
+        nova_conf = tmp_path / 'nova.conf'
+        nova_defaults_conf = tmp_path / 'defaults.conf'
+
+    Cloud.nova_conf.write_text('[filter_scheduler]\nenabled_filters = X\n')
+    Cloud.nova_defaults_conf.write_text('[DEFAULT]\ndebug = true\n')
+    runs = burst.configurations(Cloud, [1, 2], ['scale-ext+subset2',
+                                                'nova-stack'])
+    assert [(label, w) for label, w, _ in runs] == [
+        ('scale-ext+subset2', 1), ('scale-ext+subset2', 2),
+        ('nova-stack', 1), ('nova-stack', 2)]
+    text = runs[1][2].read_text()
+    assert 'host_subset_size = 2' in text and 'enabled_filters = X' in text
+    assert 'workers = 2' in text
+    stack = runs[2][2].read_text()
+    assert 'ram_weight_multiplier = -1.0' in stack
+    assert 'host_subset_size' not in stack
+
+
+def test_the_summary_gives_each_configuration_over_its_runs(burst):
+    def run(label, error, conflicts, p50, hosts):
+        return {'configuration': label, 'scheduler_workers': 2,
+                'error': error, 'claim_conflicts': conflicts,
+                'reschedules': 0, 'active_p50_s': p50, 'hosts_used': hosts}
+
+    text = burst.summary([run('scale-ext', 0, 70, 50.0, 11),
+                          run('nova-stack', 5, 60, 80.0, 12),
+                          run('scale-ext', 10, 130, 70.0, 12),
+                          run('scale-ext', 5, 100, 60.0, 12)])
+    rows = {line.split()[0]: line for line in text.splitlines()[3:]}
+    assert rows['scale-ext'].split()[1:] == [
+        '2', '3', '5.0', '(0-10)', '100.0', '(70-130)', '0', '60.0', '11-12']
+    assert rows['nova-stack'].split()[2] == '1'

@@ -114,6 +114,12 @@ def test_table_on_stdout_and_config_policy(tmp_path):
     (('--plot', 'out'), 'ending in .png, .svg or .pdf'),
     (('--trace', 'x.csv', '--seed', '3'), '--seed is the seed of the '
                                           'synthetic workload'),
+    (('--isolate', 'nan'), 'expected a share above 0 and at most 1'),
+    (('--isolate', '0'), 'expected a share above 0 and at most 1'),
+    (('--isolate', '1.5'), 'expected a share above 0 and at most 1'),
+    (('--isolate', '0.1', '--isolate-projects', 'p.txt'), 'exclusive'),
+    (('--isolate', '0.1', '--defrag', 'recommended'), 'not modelled'),
+    (('--isolate-projects', 'does-not-exist.txt'), 'does-not-exist.txt'),
 ])
 def test_bad_arguments_exit_2_with_a_message(args, needle):
     res = _run(*args)

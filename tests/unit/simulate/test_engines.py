@@ -60,6 +60,15 @@ ram_weight_multiplier = -1.0
 cpu_weight_multiplier = 0.5
 num_instances_weight_multiplier = -0.5
 """,
+    # Nova's random picks: the same draws in both engines
+    'random-picks': policy_mod.builtin('scale-ext').conf_text + """\
+[filter_scheduler]
+host_subset_size = 3
+shuffle_best_same_weighed_hosts = true
+""",
+    'shuffled-stack': policy_mod.NOVA_STACK_CONF + """\
+shuffle_best_same_weighed_hosts = true
+""",
 }
 
 
@@ -160,3 +169,53 @@ def test_tie_break_ignores_float_noise_and_prefers_low_index():
     assert model.choose(weights) == 0
     assert model.choose(np.array([0.1, 0.5, 0.5])) == 1
     assert model.choose(np.array([])) == -1
+
+
+def test_picker_without_random_picks_is_the_tie_break():
+    picker = model.Picker()
+    assert not picker.random
+    weights = np.array([0.3, 0.1 + 0.2, 0.2])
+    assert picker.choose(weights) == model.choose(weights) == 0
+    assert picker.choose(np.array([])) == -1
+
+
+def test_picker_shuffles_only_the_best_weights():
+    picker = model.Picker(shuffle=True, seed=5)
+    weights = np.array([0.2, 0.9, 0.5, 0.1 + 0.8, 0.9])
+    picks = {picker.choose(weights) for _ in range(200)}
+    # all three of the best (0.9 up to float noise), nothing else
+    assert picks == {1, 3, 4}
+
+
+def test_picker_draws_from_the_subset_of_best_weights():
+    picker = model.Picker(subset_size=2, seed=5)
+    weights = np.array([0.2, 0.9, 0.5, 0.7, 0.1])
+    picks = [picker.choose(weights) for _ in range(200)]
+    assert set(picks) == {1, 3}
+    # a subset larger than the hosts is all of them
+    wide = model.Picker(subset_size=10, seed=5)
+    assert {wide.choose(weights) for _ in range(300)} == set(range(5))
+    # repeatable: the same seed, the same picks
+    again = model.Picker(subset_size=2, seed=5)
+    assert [again.choose(weights) for _ in range(200)] == picks
+
+
+def test_random_picks_change_the_decisions_and_stop_prefix_sharing():
+    fleet = MIXED_FLEET
+    workload = wl_mod.synthetic(250, 13, alive=60)
+    requests = workload.requests(fleet.offers_disk)
+    shapes, shape_of = model.shapes_of(requests)
+    plain, picked = (policy_mod.builtin('scale-ext'),
+                     policy_mod.Policy('random-picks',
+                                       CUSTOM['random-picks']))
+    out = {}
+    for pol in (plain, picked):
+        with policy_mod.loaded(pol) as loaded:
+            eng = engine_fast.FastEngine(loaded, workload, shapes, shape_of,
+                                         fleet.offers_disk)
+            out[pol.name] = (eng.pick, eng.shares_prefixes,
+                             _decisions(engine_fast.FastEngine, loaded,
+                                        workload, fleet)[0])
+    assert out['scale-ext'][:2] == ((1, False), True)
+    assert out['random-picks'][:2] == ((3, True), False)
+    assert out['scale-ext'][2] != out['random-picks'][2]
