@@ -26,12 +26,17 @@ _ids = itertools.count(1)
 
 def compute_node(name, vcpus, memory_mb, disk_gb, vcpus_used=0,
                  memory_mb_used=0, disk_gb_used=0, cpu_ratio=1.0,
-                 ram_ratio=1.0, disk_ratio=1.0, num_instances=None):
+                 ram_ratio=1.0, disk_ratio=1.0, num_instances=None,
+                 projects=None):
     """A compute node; like Nova's resource tracker, its ``stats`` count
-    the instances on it (by default one when anything is in use)."""
+    the instances on it (by default one when anything is in use, or those
+    of ``projects``, ``{project ID: instances}``, as ``num_proj_*``)."""
+    projects = projects or {}
     if num_instances is None:
-        num_instances = int(bool(vcpus_used or memory_mb_used or
-                                 disk_gb_used))
+        num_instances = sum(projects.values()) if projects else int(
+            bool(vcpus_used or memory_mb_used or disk_gb_used))
+    stats = {'num_instances': str(num_instances)}
+    stats.update({f'num_proj_{p}': str(n) for p, n in projects.items()})
     return objects.ComputeNode(
         id=next(_ids), uuid=uuidutils.generate_uuid(), host=name,
         hypervisor_hostname=name, vcpus=vcpus, memory_mb=memory_mb,
@@ -42,7 +47,7 @@ def compute_node(name, vcpus, memory_mb, disk_gb, vcpus_used=0,
         hypervisor_type='QEMU', hypervisor_version=9000000,
         cpu_info='{}', host_ip='127.0.0.1', numa_topology=None,
         supported_hv_specs=[], pci_device_pools=None,
-        stats={'num_instances': str(num_instances)},
+        stats=stats,
         metrics='[]', updated_at=None, cpu_allocation_ratio=cpu_ratio,
         ram_allocation_ratio=ram_ratio, disk_allocation_ratio=disk_ratio,
         running_vms=num_instances, current_workload=0)

@@ -47,9 +47,20 @@ def invalid_options():
     option's default; here it is reported so it can be fixed.
     """
     groups = [group.name for group, _ in scale_conf.list_opts()]
-    return [f'[{group}] {name}: {exc} (nova-scheduler would use the default '
-            f'{scale_conf.default_of(group, name)!r})'
-            for group, name, exc in common.invalid_values(groups)]
+    out = [f'[{group}] {name}: {exc} (nova-scheduler would use the default '
+           f'{scale_conf.default_of(group, name)!r})'
+           for group, name, exc in common.invalid_values(groups)]
+    from nova_scale_ext.core import isolation
+    group = cfg.CONF.scale_ext_isolation
+    try:
+        isolation.Policy.from_options(group.isolated_projects,
+                                      group.isolation_groups)
+    except isolation.PolicyError as exc:
+        out.append(f'[scale_ext_isolation] {exc} (nova-scheduler would '
+                   'isolate every project from every other)')
+    except (cfg.Error, ValueError):
+        pass        # reported above
+    return out
 
 
 def _qualname(cls):

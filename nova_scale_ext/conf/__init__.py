@@ -14,11 +14,11 @@
 
 from oslo_config import cfg
 
-from nova_scale_ext.conf import filters, libvirt, weights
+from nova_scale_ext.conf import filters, isolation, libvirt, weights
 
 CONF = cfg.CONF
 
-_MODULES = (filters, weights, libvirt)
+_MODULES = (filters, weights, isolation, libvirt)
 
 
 def register_opts(conf=CONF):

@@ -63,14 +63,21 @@ class Policy:
 
     #: project ID -> group name
     groups: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    #: every project isolated from every other (:data:`EVERYONE`: what a
+    #: policy that cannot be read falls back to)
+    everyone: bool = False
 
     @property
     def active(self) -> bool:
         """Whether any project is isolated."""
-        return bool(self.groups)
+        return self.everyone or bool(self.groups)
 
     def group_of(self, project: str | None) -> str:
-        """The group of ``project``: its isolation group, or ``SHARED``."""
+        """The group of ``project``: its isolation group, or ``SHARED``
+        (with :attr:`everyone`, the project itself; an instance of no
+        known project, a group no other instance is in)."""
+        if self.everyone:
+            return MIXED if project is None else f'project:{project}'
         if project is None:
             return SHARED
         return self.groups.get(project, SHARED)
@@ -131,6 +138,10 @@ class Policy:
             for project in projects:
                 add(project, name, where)
         return cls(groups)
+
+
+#: every project isolated from every other: the safe fallback
+EVERYONE = Policy(everyone=True)
 
 
 def host_owner(policy: Policy,

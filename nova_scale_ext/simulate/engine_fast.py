@@ -74,6 +74,7 @@ from nova_scale_ext import common
 from nova_scale_ext.core import candidates, resources, scores
 from nova_scale_ext.scheduler import adapters
 from nova_scale_ext.scheduler.filters import headroom as headroom_filter
+from nova_scale_ext.scheduler.filters import isolation as isolation_filter
 from nova_scale_ext.scheduler.weights import base as packing_base
 from nova_scale_ext.scheduler.weights import large_slot
 from nova_scale_ext.simulate import engine_nova, model
@@ -176,6 +177,8 @@ class FastEngine:
         for cls in loaded.filter_classes:
             if cls in NEUTRAL_FILTERS:
                 continue
+            if cls is isolation_filter.ScaleExtTenantIsolationFilter:
+                continue    # no project isolated (runner.make_engine)
             if issubclass(cls, headroom_filter.ScaleExtHeadroomFilter) and (
                     cls.filter_all
                     is headroom_filter.ScaleExtHeadroomFilter.filter_all):

@@ -87,7 +87,16 @@ class Report:
 def make_engine(loaded, workload, shapes, shape_of, with_disk,
                 engine='auto'):
     """``(engine, note)`` for a loaded policy."""
+    from nova_scale_ext.scheduler.filters import isolation as isolation_filter
     from nova_scale_ext.simulate import engine_fast, engine_nova
+    if (isolation_filter.ScaleExtTenantIsolationFilter
+            in loaded.filter_classes
+            and isolation_filter.configured.policy().active):
+        raise policy_mod.PolicyError(
+            f'policy {loaded.policy.name}: the simulator models tenant '
+            'isolation with --isolate SHARE or --isolate-projects FILE, not '
+            'from [scale_ext_isolation] of a nova.conf; leave those options '
+            'empty in the policy')
     args = (loaded, workload, shapes, shape_of, with_disk)
     if engine in ('auto', 'fast'):
         try:

@@ -121,3 +121,20 @@ def test_a_reader_that_goes_away_is_no_traceback():
     err = proc.stderr.read().decode()
     proc.wait(timeout=120)
     assert 'Traceback' not in err
+
+
+def test_an_isolation_policy_that_cannot_be_read_is_an_error(tmp_path):
+    conf = tmp_path / 'nova.conf'
+    conf.write_text('[scale_ext_isolation]\nisolated_projects = bank\n'
+                    'isolation_groups = lab:physics\n'
+                    'isolation_groups = lab2:physics\n')
+    result = run('--config-file', str(conf))
+    assert result.returncode == 1
+    assert ('[scale_ext_isolation] isolation_groups \'lab2:physics\': '
+            'project physics is already in isolation group') in result.stderr
+    assert 'isolate every project from every other' in result.stderr
+    assert 'Traceback' not in result.stderr
+    good = tmp_path / 'good.conf'
+    good.write_text('[scale_ext_isolation]\nisolated_projects = bank\n'
+                    'isolation_groups = lab:physics,chemistry\n')
+    assert run('--config-file', str(good)).returncode == 0
