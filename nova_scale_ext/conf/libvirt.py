@@ -220,6 +220,33 @@ Related options:
 * ``[compute] reserved_huge_pages``: those pages are part of the pools and
   are reserved too.
 """),
+    cfg.BoolOpt('multi_tenant_host',
+        default=False,
+        help="""
+This host runs guests of tenants that do not trust each other: harden every
+guest against cross-guest side channels.
+
+Each guest's memory is kept out of KSM page merging (``<nosharepages/>``
+in its domain XML): no page of one guest is ever the same physical page as
+another guest's, which closes memory deduplication side channels (a guest
+learning whether another holds a given page from how long a write to its
+own copy takes) and attacks that rely on merged pages. It costs the memory
+KSM would have saved by merging identical pages of different guests, and
+saves the CPU time ``ksmd`` spends scanning.
+
+Guests of projects isolated by ``[scale_ext_isolation]`` (read on this
+compute host) get the same hardening whatever this option says; an
+isolation policy that cannot be read hardens every guest.
+
+Possible values:
+
+* False (the default): harden only the guests of isolated projects.
+* True: harden every guest on this host.
+
+Related options:
+
+* ``[scale_ext_isolation] isolated_projects`` and ``isolation_groups``.
+"""),
     cfg.StrOpt('schema_file',
         default=DEFAULT_SCHEMA_FILE,
         help="""

@@ -263,7 +263,9 @@ class ScaleExtLibvirtDriver(libvirt_driver.LibvirtDriver):
         dom = tuning.parse(xml)
         tune = tuning.tune_migration_domain if migration else \
             tuning.tune_domain
-        changes = tune(dom, cpus, pol)
+        project = (instance.project_id
+                   if instance.obj_attr_is_set('project_id') else None)
+        changes = tune(dom, cpus, pol, harden=policy.hardened(project))
         if not changes:
             return xml
         what = 'live migration XML' if migration else 'domain XML'

@@ -18,6 +18,7 @@ database): it is ignored with one warning naming the flavor, the key and the
 value, and the configured value is used instead.
 """
 
+from oslo_config import cfg
 from oslo_utils import strutils
 
 from nova_scale_ext import common
@@ -77,3 +78,24 @@ def for_flavor(extra_specs, flavor_name=None, base=None):
     values = {f: getattr(policy, f) for f in tuning.POLICY_FIELDS}
     values.update(overrides)
     return tuning.TuningPolicy(**values)
+
+
+def hardened(project_id):
+    """Whether a guest of ``project_id`` on this host is hardened against
+    cross-guest side channels: the host is marked multi-tenant, or the
+    project is isolated by ``[scale_ext_isolation]``; an isolation policy
+    that cannot be read hardens every guest (the safe side)."""
+    if common.config_value(GROUP, 'multi_tenant_host'):
+        return True
+    from nova_scale_ext.core import isolation
+    group = cfg.CONF.scale_ext_isolation
+    try:
+        pol = isolation.Policy.from_options(group.isolated_projects,
+                                            group.isolation_groups)
+    except (isolation.PolicyError, ValueError, cfg.Error) as exc:
+        common.warn_once(('isolation-policy-compute', str(exc)),
+                         "[scale_ext_isolation] cannot be read (%(error)s): "
+                         "every guest is hardened against cross-guest side "
+                         "channels until it is fixed.", {'error': exc})
+        return True
+    return pol.group_of(project_id) != isolation.SHARED

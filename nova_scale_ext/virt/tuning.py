@@ -26,7 +26,9 @@ Guest classes and what each policy does to them:
 * hugepage-backed (``hw:mem_page_size`` other than small): no KSM merging,
   no memory balloon;
 * shared (neither pinned nor hugepage-backed): a virtio balloon with free
-  page reporting.
+  page reporting;
+* hardened (a guest of an isolated project, or any guest of a host marked
+  multi-tenant): no KSM merging, whatever else it is.
 
 No policy changes which host CPUs the vCPUs run on or which pages back the
 guest's memory: that stays with Nova and its accounting.
@@ -305,9 +307,13 @@ def guest_class(dom, cpus):
     return '+'.join(parts) or 'shared'
 
 
-def tune_domain(dom, cpus, policy):
-    """Apply every policy that fits the guest; return the changes made."""
+def tune_domain(dom, cpus, policy, harden=False):
+    """Apply every policy that fits the guest; return the changes made.
+    ``harden``: the guest shares its host with tenants it does not trust
+    (its memory is kept out of KSM merging)."""
     changes = []
+    if harden:
+        changes += disable_ksm(dom)
     if cpus.pinned:
         if policy.iothread_on_virtio_disks:
             changes += attach_iothread(dom)
@@ -317,7 +323,7 @@ def tune_domain(dom, cpus, policy):
         if policy.guest_halt_polling and cpus.all_pinned:
             changes += enable_halt_polling(dom)
     if hugepage_backed(dom):
-        if policy.hugepage_no_ksm:
+        if policy.hugepage_no_ksm and not harden:
             changes += disable_ksm(dom)
         if policy.hugepage_no_balloon:
             changes += disable_balloon(dom)
@@ -326,7 +332,7 @@ def tune_domain(dom, cpus, policy):
     return changes
 
 
-def tune_migration_domain(dom, cpus, policy):
+def tune_migration_domain(dom, cpus, policy, harden=False):
     """Re-assert the host-side tunings on a live migration's destination XML.
 
     The destination XML is the source's running definition rewritten by
@@ -337,6 +343,8 @@ def tune_migration_domain(dom, cpus, policy):
     left as the running guest has them; they change at its next boot.
     """
     changes = []
+    if harden:
+        changes += disable_ksm(dom)
     if (cpus.pinned and policy.emulator_threads_on_shared_set and
             not cpus.emulator_isolated):
         cputune = dom.find('./cputune')
@@ -344,7 +352,7 @@ def tune_migration_domain(dom, cpus, policy):
             './emulatorpin')
         if emulatorpin is not None and emulatorpin.get('cpuset'):
             changes += _pin_iothreads(dom, cputune, emulatorpin.get('cpuset'))
-    if hugepage_backed(dom) and policy.hugepage_no_ksm:
+    if hugepage_backed(dom) and policy.hugepage_no_ksm and not harden:
         changes += disable_ksm(dom)
     return changes
 

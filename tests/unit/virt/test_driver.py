@@ -68,8 +68,8 @@ def make_instance(extra_specs=None, pinning=None):
 # -- schema failures ---------------------------------------------------------
 
 def _tune_adding_turbo(orig):
-    def tune(dom, cpus, policy):
-        changes = orig(dom, cpus, policy)
+    def tune(dom, cpus, policy, harden=False):
+        changes = orig(dom, cpus, policy, harden=harden)
         etree.SubElement(dom.find('./devices'), 'turbo', mode='on')
         return changes + ['devices/turbo']
     return tune
@@ -251,6 +251,31 @@ def test_get_guest_xml_tunes_what_nova_renders(conf, any_xml_schema):
     dom = tuning.parse(xml)
     assert dom.find('./cputune/emulatorpin').get('cpuset') == '0-1'
     assert dom.find('./features/kvm/poll-control').get('state') == 'on'
+
+
+def test_guests_of_isolated_projects_get_no_shared_pages(conf,
+                                                         any_xml_schema):
+    conf.config(group='scale_ext_isolation', isolated_projects=['bank'])
+    drv = make_driver()
+    out = {}
+    for project in ('bank', 'shop'):
+        inst = make_instance()
+        inst.project_id = project
+        with mock.patch.object(libvirt_driver.LibvirtDriver,
+                               '_get_guest_xml',
+                               return_value=domains.domain()):
+            xml = drv._get_guest_xml('ctx', inst, [], {}, None)
+        out[project] = tuning.parse(xml).find('./memoryBacking/nosharepages')
+    assert out['bank'] is not None
+    assert out['shop'] is None
+    # a host marked multi-tenant hardens everyone
+    conf.config(group='scale_ext_libvirt', multi_tenant_host=True)
+    inst = make_instance()
+    inst.project_id = 'shop'
+    with mock.patch.object(libvirt_driver.LibvirtDriver, '_get_guest_xml',
+                           return_value=domains.domain()):
+        xml = drv._get_guest_xml('ctx', inst, [], {}, None)
+    assert tuning.parse(xml).find('./memoryBacking/nosharepages') is not None
 
 
 # -- live migration ----------------------------------------------------------

@@ -134,3 +134,23 @@ def test_every_option_a_flavor_overrides_has_a_validator():
     for field in tuning.POLICY_FIELDS:
         assert f'[scale_ext_libvirt] {field}' in ' '.join(
             described[f'scale_ext:{field}'].split())
+
+
+# -- hardening against cross-guest side channels ---------------------------
+
+def test_guests_of_isolated_projects_or_on_multi_tenant_hosts_are_hardened(
+        conf, caplog):
+    assert not policy.hardened('shop')
+    conf.config(group='scale_ext_isolation', isolated_projects=['bank'],
+                isolation_groups=['lab:physics'])
+    assert policy.hardened('bank') and policy.hardened('physics')
+    assert not policy.hardened('shop')
+    conf.config(group=GROUP, multi_tenant_host=True)
+    assert policy.hardened('shop')
+    # a policy that cannot be read hardens everyone, saying so once
+    conf.config(group=GROUP, multi_tenant_host=False)
+    conf.config(group='scale_ext_isolation', isolation_groups=['lab:bank'])
+    assert policy.hardened('shop') and policy.hardened('blog')
+    warned = [r for r in caplog.records if 'every guest is hardened'
+              in r.getMessage()]
+    assert len(warned) == 1

@@ -291,3 +291,24 @@ def test_describe_limits_the_list():
     text = schema.describe(problems, limit=2)
     assert text == ('/domain/e0 (line 0): bad; /domain/e1 (line 1): bad; '
                     'and 3 more')
+
+
+# -- hardened guests (isolated projects, multi-tenant hosts) ----------------
+
+def test_a_hardened_guest_is_kept_out_of_ksm_whatever_it_is():
+    for xml, cpus in ((domains.domain(), FLOATING),
+                      (domains.domain(pinned=True), PINNED),
+                      (domains.domain(hugepages=True), FLOATING)):
+        dom = tuning.parse(xml)
+        changes = tuning.tune_domain(dom, cpus, POLICY, harden=True)
+        assert dom.findall('./memoryBacking/nosharepages') != []
+        assert len(dom.findall('./memoryBacking/nosharepages')) == 1
+        assert changes.count('memoryBacking/nosharepages') == 1
+        # and on the destination of a live migration
+        dom = tuning.parse(xml)
+        changes = tuning.tune_migration_domain(dom, cpus, POLICY,
+                                               harden=True)
+        assert changes.count('memoryBacking/nosharepages') == 1
+    # not hardened: a shared guest keeps KSM
+    dom, _ = tuned(domains.domain(), FLOATING)
+    assert dom.find('./memoryBacking/nosharepages') is None
