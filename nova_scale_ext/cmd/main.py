@@ -16,7 +16,14 @@ import os
 import sys
 import warnings
 
-from nova_scale_ext.cmd import capacity, defrag, plugins, simulate, snapshot
+from nova_scale_ext.cmd import (
+    audit,
+    capacity,
+    defrag,
+    plugins,
+    simulate,
+    snapshot,
+)
 
 
 def build_parser():
@@ -30,6 +37,7 @@ def build_parser():
     capacity.add_parser(subparsers)
     snapshot.add_parser(subparsers)
     defrag.add_parser(subparsers)
+    audit.add_parser(subparsers)
     return parser
 
 

@@ -370,7 +370,7 @@ class Compute(_Proxy):
         self._reach()
         return [m for m in self.cloud.migrations
                 if m.server_id == instance_uuid
-                and m.migration_type == migration_type]
+                and migration_type in (None, m.migration_type)]
 
 
 class FakeConnection:

@@ -1,0 +1,164 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+"""``nova-scale-ext audit`` on :mod:`tests.unit.fake_openstack` and on
+snapshots."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from nova_scale_ext import audit, model
+from nova_scale_ext.cmd import audit as cmd
+from nova_scale_ext.cmd import main
+from nova_scale_ext.core import isolation
+from tests.unit.fake_openstack import Compute, FakeCloud, connector
+
+GIB = 1024
+
+
+@pytest.fixture
+def policy_file(tmp_path):
+    path = tmp_path / 'nova.conf'
+    path.write_text('[scale_ext_isolation]\nisolated_projects = bank\n'
+                    'isolation_groups = lab:physics,chemistry\n')
+    return str(path)
+
+
+def make_cloud():
+    fake = FakeCloud(polls=1)
+    for name in ('a', 'b', 'c', 'd'):
+        fake.add_host(name, vcpus=16, memory_mb=32 * GIB)
+    fake.add_flavor('small', 2, 4 * GIB)
+    fake.boot('bank1', 'a', 'small', project='bank')
+    fake.boot('bank2', 'a', 'small', project='bank')
+    fake.boot('phys', 'b', 'small', project='physics')
+    fake.boot('chem', 'b', 'small', project='chemistry')
+    fake.boot('shop', 'c', 'small', project='shop')
+    fake.boot('blog', 'c', 'small', project='blog')
+    return fake
+
+
+def run(fake, *argv):
+    args = main.build_parser().parse_args(['audit', '--os-cloud', 'fake',
+                                           *argv])
+    return cmd.run(args, connect=connector(fake))
+
+
+def test_a_clean_cloud_says_so_and_exits_0(policy_file, capsys):
+    fake = make_cloud()
+    assert run(fake, '--config-file', policy_file) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[-1] == (
+        'CLEAN; 2 isolated group(s), 4 isolated instance(s); 2 host(s) '
+        'shared by several projects')
+    assert 'group bank: 2 instance(s) on 1 host(s): a (vCPU 25%, memory ' \
+        '25%)' in out
+    assert 'group lab: 2 instance(s) on 1 host(s): b' in out
+
+
+def test_a_violation_is_reported_with_how_it_got_there(policy_file,
+                                                       capsys):
+    fake = make_cloud()
+    # an admin moves the shop's server next to the bank's
+    sid = fake.id_of('shop')
+    fake.live_migrate(sid, 'a', False)
+    Compute(fake).get_server(sid)           # the migration completes
+    assert fake.host_of('shop') == 'a'
+    assert run(fake, '--config-file', policy_file, '--json') == 3
+    data = json.loads(capsys.readouterr().out)
+    assert not data['clean']
+    (v,) = data['violations']
+    assert v['host'] == 'a'
+    assert v['groups'] == ['*shared*', 'bank']
+    moved = next(i for i in v['instances'] if i['id'] == sid)
+    assert moved['arrived'].startswith('live-migration from c to a at ')
+    booted = next(i for i in v['instances'] if i['project'] == 'bank')
+    assert booted['arrived'] == 'no migration record: booted there'
+    assert data['summary'].startswith('VIOLATION: 1 host(s)')
+    # text: the violation first, the summary last
+    assert run(fake, '--config-file', policy_file) == 3
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == 'VIOLATION on a: groups *shared*, bank'
+    assert lines[-1].startswith('VIOLATION')
+    # fixed: moved back, clean again
+    fake.live_migrate(sid, 'c', False)
+    Compute(fake).get_server(sid)
+    assert run(fake, '--config-file', policy_file) == 0
+
+
+def test_no_policy_is_clean_and_says_nothing_is_isolated(tmp_path, capsys):
+    empty = tmp_path / 'nova.conf'
+    empty.write_text('[DEFAULT]\n')
+    assert run(make_cloud(), '--config-file', str(empty)) == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith(
+        'CLEAN: no project is isolated')
+
+
+@pytest.mark.parametrize('text, message', [
+    ('[scale_ext_isolation]\nisolation_groups = lab\n', 'expected NAME:'),
+    ('[scale_ext_isolation]\nisolated_projects = bank\n'
+     'isolation_groups = x:bank\n', 'already in isolation group'),
+    ('[scale_ext_isolation\n', 'nova.conf'),
+])
+def test_a_policy_that_cannot_be_read_is_exit_2(tmp_path, capsys, text,
+                                                message):
+    path = tmp_path / 'nova.conf'
+    path.write_text(text)
+    assert run(make_cloud(), '--config-file', str(path)) == 2
+    err = capsys.readouterr().err
+    assert 'the isolation policy cannot be read' in err
+    assert message in err
+
+
+def test_missing_config_file_and_unreachable_cloud(tmp_path, policy_file,
+                                                   capsys):
+    assert run(make_cloud(), '--config-file',
+               str(tmp_path / 'absent.conf')) == 2
+    assert 'absent.conf: no such file' in capsys.readouterr().err
+    fake = make_cloud()
+    fake.unreachable = True
+    assert run(fake, '--config-file', policy_file) == 1
+    assert "cloud 'fake'" in capsys.readouterr().err
+
+
+def test_a_snapshot_is_audited_the_same_way(tmp_path, policy_file):
+    snap = model.Snapshot(
+        hosts=(model.Host('h1', {'VCPU': 8, 'MEMORY_MB': 8192}),
+               model.Host('h2', {'VCPU': 8, 'MEMORY_MB': 8192})),
+        instances=(
+            model.Instance('i1', 'h1', {'VCPU': 2, 'MEMORY_MB': 2048},
+                           project='bank'),
+            model.Instance('i2', 'h1', {'VCPU': 2, 'MEMORY_MB': 2048},
+                           project='shop'),
+            model.Instance('i3', 'h2', {'VCPU': 4, 'MEMORY_MB': 4096},
+                           project='shop')))
+    path = tmp_path / 'snap.json'
+    path.write_text(snap.dumps())
+    res = subprocess.run(
+        [sys.executable, '-m', 'nova_scale_ext.cmd.main', 'audit',
+         '--snapshot', str(path), '--config-file', policy_file],
+        capture_output=True, text=True, timeout=120)
+    assert res.returncode == 3, res.stderr
+    assert res.stdout.splitlines()[0] == 'VIOLATION on h1: groups ' \
+        '*shared*, bank'
+    assert 'Traceback' not in res.stderr
+
+
+def test_the_report_of_a_policy_that_isolates_everyone():
+    snap = model.Snapshot(
+        hosts=(model.Host('h1', {'VCPU': 8, 'MEMORY_MB': 8192}),),
+        instances=(model.Instance('i1', 'h1', {'VCPU': 1}, project='x'),
+                   model.Instance('i2', 'h1', {'VCPU': 1}, project='y')))
+    assert not audit.report(snap, isolation.EVERYONE)['clean']
+    assert audit.report(snap, isolation.Policy())['clean']
