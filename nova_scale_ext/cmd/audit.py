@@ -32,37 +32,11 @@ import sys
 
 from nova_scale_ext import audit, cloud, model
 from nova_scale_ext.cmd import connection
+from nova_scale_ext.conf import isolation as isolation_conf
 from nova_scale_ext.core import isolation
 
 PROG = 'nova-scale-ext audit'
-DEFAULT_CONFIG = '/etc/nova/nova.conf'
-
-
-def read_policy(files):
-    """The isolation policy of ``[scale_ext_isolation]`` in ``files``.
-
-    :raises isolation.PolicyError: naming the file or the value.
-    """
-    from oslo_config import cfg
-
-    from nova_scale_ext.conf import isolation as isolation_conf
-    for path in files:
-        if not os.path.isfile(path):
-            raise isolation.PolicyError(f'--config-file {path}: no such '
-                                        'file')
-    conf = cfg.ConfigOpts()
-    isolation_conf.register_opts(conf)
-    try:
-        conf([], project='nova', default_config_files=list(files),
-             default_config_dirs=[], use_env=False)
-        group = conf.scale_ext_isolation
-        projects, groups = group.isolated_projects, group.isolation_groups
-    except (cfg.Error, ValueError) as exc:
-        raise isolation.PolicyError(
-            f'{", ".join(files)}: {str(exc).splitlines()[0]}') from None
-    finally:
-        conf.reset()
-    return isolation.Policy.from_options(projects, groups)
+DEFAULT_CONFIG = isolation_conf.DEFAULT_CONFIG
 
 
 def _arrivals(conn, snapshot, policy):
@@ -88,10 +62,9 @@ def _arrivals(conn, snapshot, policy):
 
 
 def run(args, connect=None):
-    files = args.config_files or ([DEFAULT_CONFIG]
-                                  if os.path.isfile(DEFAULT_CONFIG) else [])
+    files = isolation_conf.config_files(args.config_files)
     try:
-        policy = read_policy(files)
+        policy = isolation_conf.read_policy(files)
     except isolation.PolicyError as exc:
         print(f'{PROG}: the isolation policy cannot be read: {exc} '
               '(nova-scheduler would isolate every project from every '

@@ -51,6 +51,8 @@ from nova_scale_ext import cloud as cloud_mod
 from nova_scale_ext import defrag
 from nova_scale_ext.cmd import connection, display
 from nova_scale_ext.conf import filters as filters_conf
+from nova_scale_ext.conf import isolation as isolation_conf
+from nova_scale_ext.core import isolation
 from nova_scale_ext.defrag import apply as apply_mod
 
 FILE_FORMAT = 'nova-scale-ext-defrag-plan-file'
@@ -330,7 +332,7 @@ def cmd_plan(args: argparse.Namespace, conn: Any) -> int:
                                 args.headroom)
         names = view.names()
     goal = _goal(args.goal, snap)
-    plan = defrag.plan(snap, goal, _budget(args))
+    plan = defrag.plan(snap, goal, _budget(args), isolation=args.isolation)
     text = getattr(args, 'formatter', display.TEXT) == display.TEXT
     if text:
         print(format_plan(plan, names, snap))
@@ -402,7 +404,7 @@ def cmd_apply(args: argparse.Namespace, conn: Any, saved: PlanFile
         else:
             todo.append(move)
     rest = dataclasses.replace(saved.plan, moves=tuple(todo))
-    verdict = defrag.verify(snap, rest)
+    verdict = defrag.verify(snap, rest, isolation=args.isolation)
     if not verdict.ok:
         move = rest.moves[verdict.index]
         number = moves.index(move) + 1
@@ -495,7 +497,7 @@ def keep_pass(conn: Any, args: argparse.Namespace, stop: threading.Event,
             budget = dataclasses.replace(budget, max_migrations=left)
         say(f'per-boot budget: {left} migration(s) left ({per_boot.boots} '
             f'server(s) started, {per_boot.moved} moved)')
-    plan = defrag.plan(snap, goal, budget)
+    plan = defrag.plan(snap, goal, budget, isolation=args.isolation)
     for warning in plan.warnings:
         say(f'warning: {warning}')
     slots = ', '.join(f'{t.name} {plan.slots_before.get(t.name, 0)} of '
@@ -550,7 +552,8 @@ def drain_pass(conn: Any, args: argparse.Namespace, stop: threading.Event,
                                  max_memory_gib=memory)
     view, snap = read_cloud(conn, args.os_cloud, args.aggregate,
                             args.headroom)
-    plan = defrag.plan(snap, defrag.Goal.free_hosts(room=room), budget)
+    plan = defrag.plan(snap, defrag.Goal.free_hosts(room=room), budget,
+                       isolation=args.isolation)
     for warning in plan.warnings:
         say(f'warning: {warning}')
     if not plan.moves:
@@ -635,6 +638,13 @@ def run(args: argparse.Namespace, connect=None,
         connect = connection.connect
     name = args.os_cloud
     try:
+        args.isolation = isolation_conf.read_policy(
+            isolation_conf.config_files(args.config_files))
+    except isolation.PolicyError as exc:
+        print(f'{prog}: the isolation policy cannot be read: {exc}',
+              file=sys.stderr)
+        return 2
+    try:
         if args.action == 'keep':
             return cmd_keep(args, connect)
         if offline:
@@ -671,6 +681,15 @@ def _add_cloud(parser: argparse.ArgumentParser) -> None:
                         metavar='NAME',
                         help='cloud of clouds.yaml to use (default: '
                              '$OS_CLOUD)')
+
+
+def _add_isolation(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument('--config-file', dest='config_files',
+                        metavar='NOVA_CONF', action='append', default=[],
+                        help='nova.conf whose [scale_ext_isolation] policy '
+                             'no move may break (repeatable; default: '
+                             f'{isolation_conf.DEFAULT_CONFIG} when it '
+                             'exists)')
 
 
 def _add_scope(parser: argparse.ArgumentParser) -> None:
@@ -713,6 +732,7 @@ def plan_options(parser: argparse.ArgumentParser) -> None:
                              '(N more servers of FLAVOR fit); default '
                              'free-hosts')
     _add_scope(parser)
+    _add_isolation(parser)
     display.add_snapshot_option(parser, 'plan on')
     parser.add_argument('--json', metavar='PLAN.json',
                         help='save the plan and the snapshot it was made '
@@ -726,6 +746,7 @@ def apply_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--journal', metavar='FILE',
                         help='append a JSON line per move here (default: '
                              'PLAN.journal.jsonl beside the plan)')
+    _add_isolation(parser)
     _add_run(parser)
 
 
@@ -751,6 +772,7 @@ def keep_options(parser: argparse.ArgumentParser) -> None:
                              'while the passes have spent less than half of '
                              'it)')
     _add_scope(parser)
+    _add_isolation(parser)
     parser.add_argument('--journal', metavar='FILE',
                         help='append a JSON line per move here')
     _add_run(parser)

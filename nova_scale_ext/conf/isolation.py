@@ -11,6 +11,8 @@
 #    under the License.
 """Options of tenant isolation: ``[scale_ext_isolation]``."""
 
+import os
+
 from oslo_config import cfg
 
 GROUP = cfg.OptGroup(
@@ -65,6 +67,45 @@ Example::
     isolation_groups = lab:9a1e...
 """),
 ]
+
+
+#: where the tools look for the policy when no --config-file is given
+DEFAULT_CONFIG = '/etc/nova/nova.conf'
+
+
+def config_files(given):
+    """The nova.conf files to read the policy from: ``given``, else
+    :data:`DEFAULT_CONFIG` when it exists, else none."""
+    if given:
+        return list(given)
+    return [DEFAULT_CONFIG] if os.path.isfile(DEFAULT_CONFIG) else []
+
+
+def read_policy(files):
+    """The isolation policy of ``[scale_ext_isolation]`` in ``files`` (a
+    :class:`nova_scale_ext.core.isolation.Policy`).
+
+    :raises nova_scale_ext.core.isolation.PolicyError: naming the file or
+        the value.
+    """
+    from nova_scale_ext.core import isolation
+    for path in files:
+        if not os.path.isfile(path):
+            raise isolation.PolicyError(f'--config-file {path}: no such '
+                                        'file')
+    conf = cfg.ConfigOpts()
+    register_opts(conf)
+    try:
+        conf([], project='nova', default_config_files=list(files),
+             default_config_dirs=[], use_env=False)
+        group = conf.scale_ext_isolation
+        projects, groups = group.isolated_projects, group.isolation_groups
+    except (cfg.Error, ValueError) as exc:
+        raise isolation.PolicyError(
+            f'{", ".join(files)}: {str(exc).splitlines()[0]}') from None
+    finally:
+        conf.reset()
+    return isolation.Policy.from_options(projects, groups)
 
 
 def register_opts(conf):

@@ -52,6 +52,7 @@ import numpy as np
 import numpy.typing as npt
 
 from nova_scale_ext import model
+from nova_scale_ext.core import isolation as iso
 from nova_scale_ext.core import scores
 
 FloatArray = npt.NDArray[np.float64]
@@ -129,7 +130,8 @@ class Cluster:
                  group_complete: BoolArray | None = None,
                  affinity_groups: bool = False,
                  different_host: Mapping[int, Sequence[int]] | None = None,
-                 same_host: Mapping[int, Sequence[int]] | None = None
+                 same_host: Mapping[int, Sequence[int]] | None = None,
+                 isolation: IntArray | None = None
                  ) -> None:
         self.capacity = columns(capacity)
         self.used = columns(used)
@@ -175,6 +177,11 @@ class Cluster:
         self.affinity_groups = affinity_groups
         self.immovable: list[str | None] = (
             [None] * n if immovable is None else list(immovable))
+        #: each instance's tenant isolation group (0: shared; 1, 2, ...:
+        #: isolated groups, :mod:`nova_scale_ext.core.isolation`), or None
+        self.isolation = (None if isolation is None or not len(isolation)
+                          or not np.asarray(isolation).any()
+                          else np.asarray(isolation, dtype=np.int64))
         self.present = self.host_of >= 0
         self.memory = self.requests[:, 1]
         self._build_units()
@@ -326,7 +333,10 @@ class Cluster:
 
     @classmethod
     def from_snapshot(cls, snap: model.Snapshot,
-                      policy: model.MovePolicy | None = None) -> Cluster:
+                      policy: model.MovePolicy | None = None,
+                      isolation: iso.Policy | None = None) -> Cluster:
+        """``isolation``: the tenant isolation policy no move may break
+        (None: none)."""
         policy = policy or model.MovePolicy()
         hosts = snap.hosts
         host_index = {h.name: k for k, h in enumerate(hosts)}
@@ -400,7 +410,19 @@ class Cluster:
                                      for g in snap.server_groups],
                                     dtype=bool),
             affinity_groups=policy.affinity_groups,
-            different_host=different_host, same_host=same_host)
+            different_host=different_host, same_host=same_host,
+            isolation=_isolation_codes(insts, isolation))
+
+
+def _isolation_codes(insts: Sequence[model.Instance],
+                     policy: iso.Policy | None) -> IntArray | None:
+    """Each instance's isolation group as a code (0: shared)."""
+    if policy is None or not policy.active:
+        return None
+    codes: dict[str, int] = {iso.SHARED: 0}
+    return np.array([codes.setdefault(policy.group_of(i.project or None),
+                                      len(codes)) for i in insts],
+                    dtype=np.int64)
 
 
 class State:
@@ -429,6 +451,13 @@ class State:
         if placed.any():
             np.add.at(held, self.host_of[placed], c.requests[placed])
         self.residual = np.maximum(self.used - held, 0.0)
+        #: instances of each isolation group on each host
+        self.isolated = None
+        if c.isolation is not None:
+            self.isolated = np.zeros((len(c), int(c.isolation.max()) + 1),
+                                     dtype=np.int64)
+            np.add.at(self.isolated, (self.host_of[placed],
+                                      c.isolation[placed]), 1)
 
     # --- changes -----------------------------------------------------------
 
@@ -436,6 +465,8 @@ class State:
         """Instance ``i`` claims host ``h`` (it may still hold another)."""
         self.used[h] += self.c.requests[i]
         self.count[h] += 1
+        if self.isolated is not None:
+            self.isolated[h, self.c.isolation[i]] += 1
         g = int(self.c.group[i])
         if g >= 0:
             per = self.group_hosts.setdefault(g, {})
@@ -445,6 +476,8 @@ class State:
         """Instance ``i`` releases host ``h``."""
         self.used[h] -= self.c.requests[i]
         self.count[h] -= 1
+        if self.isolated is not None:
+            self.isolated[h, self.c.isolation[i]] -= 1
         g = int(self.c.group[i])
         if g >= 0:
             per = self.group_hosts[g]
@@ -610,11 +643,22 @@ class State:
         elif excluded.size:
             mask = mask.copy()
             mask[excluded] = False
+        if self.isolated is not None:
+            mask = mask & self.isolation_admits(c.unit_members(lead))
         idx = np.flatnonzero(mask)
         idx = idx[idx != self.host_of[lead]]
         if idx.size:
             idx = idx[self.fits(c.unit_requests[lead], idx)]
         return idx
+
+    def isolation_admits(self, members: IntArray) -> BoolArray:
+        """Hosts whose instances are all of the isolation group of
+        ``members`` (or none): a unit of several groups, empty hosts only."""
+        groups = np.unique(self.c.isolation[members])
+        total = self.isolated.sum(axis=1)
+        if groups.size != 1:
+            return total == 0
+        return total == self.isolated[:, int(groups[0])]
 
     # --- rules, one move --------------------------------------------------
 
@@ -635,6 +679,12 @@ class State:
         if c.tenancy_sets and not c._admits(int(c.project[i]))[target]:
             return (f'target {t} is in an aggregate whose '
                     'filter_tenant_id excludes its project')
+        if self.isolated is not None:
+            g = int(c.isolation[i])
+            there = self.isolated[target]
+            if int(there.sum()) != int(there[g]):
+                return (f'tenant isolation: {t} holds instances of another '
+                        'isolation group')
         request = c.requests[i]
         cap = c.capacity[target]
         after = self.used[target] + request

@@ -67,6 +67,7 @@ import numpy as np
 import numpy.typing as npt
 
 from nova_scale_ext import model
+from nova_scale_ext.core import isolation as iso
 from nova_scale_ext.core import resources, scores
 from nova_scale_ext.defrag import plans
 from nova_scale_ext.defrag.cluster import N_RESOURCES, Cluster, State
@@ -680,9 +681,12 @@ def plan(snapshot: model.Snapshot, goal: plans.Goal,
          budget: plans.Budget | None = None,
          policy: model.MovePolicy | None = None, *,
          weights: FloatArray | None = None,
-         report_room: Sequence[plans.RoomTarget] = ()) -> plans.Plan:
+         report_room: Sequence[plans.RoomTarget] = (),
+         isolation: iso.Policy | None = None) -> plans.Plan:
     """Plan moves on ``snapshot`` towards ``goal`` within ``budget``.
 
+    ``isolation``: the tenant isolation policy no move may break (a move
+    never puts an instance on a host holding another isolation group's).
     ``weights`` are the resource weights of best fit
     (``packing_resource_weights``; default all 1.0); ``report_room`` the
     room targets whose slots a ``free-hosts`` plan reports (for example
@@ -691,7 +695,7 @@ def plan(snapshot: model.Snapshot, goal: plans.Goal,
     began = time.perf_counter()
     budget = budget or plans.Budget()
     policy = policy or model.MovePolicy()
-    cluster = Cluster.from_snapshot(snapshot, policy)
+    cluster = Cluster.from_snapshot(snapshot, policy, isolation)
     out = plan_cluster(cluster, goal, budget, weights=weights,
                        report_room=report_room)
     return to_plan(cluster, out, goal, budget, policy,

@@ -33,6 +33,7 @@ import dataclasses
 import numpy as np
 
 from nova_scale_ext import model
+from nova_scale_ext.core import isolation as iso
 from nova_scale_ext.defrag import plans
 from nova_scale_ext.defrag.cluster import (
     AFFINITY,
@@ -62,10 +63,13 @@ class Verdict:
 
 
 def verify(snapshot: model.Snapshot, plan: plans.Plan,
-           policy: model.MovePolicy | None = None) -> Verdict:
+           policy: model.MovePolicy | None = None,
+           isolation: iso.Policy | None = None) -> Verdict:
     """Check ``plan`` against ``snapshot`` (``policy``: the plan's own
-    unless given)."""
-    cluster = Cluster.from_snapshot(snapshot, policy or plan.policy)
+    unless given; ``isolation``: the tenant isolation no move may
+    break)."""
+    cluster = Cluster.from_snapshot(snapshot, policy or plan.policy,
+                                    isolation)
     return verify_cluster(cluster, plan)
 
 

@@ -554,3 +554,40 @@ def test_a_plan_as_data_has_a_row_per_move(capsys, tmp_path):
     assert run(fake, 'plan', '--os-cloud', 'fake', '-f', 'json', '-c',
                'moves') == 2
     assert "-c: no column named moves" in capsys.readouterr().err
+
+
+def test_plans_keep_the_tenant_isolation_of_nova_conf(tmp_path, capsys):
+    fake = FakeCloud()
+    for name in 'abc':
+        fake.add_host(name)
+    fake.add_flavor('small', 1, 2 * GIB)
+    for k in range(4):
+        fake.boot(f'bank{k}', 'a', 'small', project='bank')
+    fake.boot('shop0', 'b', 'small', project='shop')
+    fake.boot('shop1', 'c', 'small', project='shop')
+    conf = tmp_path / 'nova.conf'
+    conf.write_text('[scale_ext_isolation]\nisolated_projects = bank\n')
+    plan = tmp_path / 'plan.json'
+    assert run(fake, 'plan', '--os-cloud', 'fake', '--config-file',
+               str(conf), '--json', str(plan)) == 0
+    moves = json.loads(plan.read_text())['plan']['moves']
+    # one shop server joins the other, never the bank's host
+    assert [(m['source'], m['target']) for m in moves] in (
+        [('b', 'c')], [('c', 'b')])
+    capsys.readouterr()
+    # without the policy the fuller bank host takes a shop server
+    assert run(fake, 'plan', '--os-cloud', 'fake', '--json',
+               str(plan)) == 0
+    assert 'a' in {m['target'] for m in
+                   json.loads(plan.read_text())['plan']['moves']}
+    # apply checks the plan against the policy before any move
+    assert run(fake, 'apply', str(plan), '--os-cloud', 'fake',
+               '--config-file', str(conf)) != 0
+    assert 'tenant isolation: a holds instances of another isolation ' \
+        'group; nothing was moved' in capsys.readouterr().err
+    assert fake.live_migrate_calls == []
+    # a policy that cannot be read stops every subcommand
+    conf.write_text('[scale_ext_isolation]\nisolation_groups = x\n')
+    assert run(fake, 'plan', '--os-cloud', 'fake', '--config-file',
+               str(conf)) == 2
+    assert 'the isolation policy cannot be read' in capsys.readouterr().err

@@ -18,6 +18,7 @@ Most tests drain host ``a`` (``free-hosts``) while the best fit, host
 import pytest
 
 from nova_scale_ext import defrag
+from nova_scale_ext.core import isolation as iso
 from tests.unit.defrag.fleet import (
     host,
     moves,
@@ -206,3 +207,45 @@ def test_a_host_with_usage_no_instance_explains_is_not_drained():
         [host('a', used={'VCPU': 2, 'MEMORY_MB': 4096}), host('b')],
         [vm('a1', 'a', gib=2), vm('b1', 'b', gib=9, pinned=True)])
     assert not plan_checked(snap, FREE).moves
+
+
+# --- tenant isolation ------------------------------------------------------
+
+ISOLATION = iso.Policy.from_options(['bank'])
+
+
+def test_a_move_never_breaks_tenant_isolation():
+    """a holds a bank server; b (the best fit) holds the bank's own, c a
+    shop's: the bank's goes to b, the shop's never to b nor a."""
+    snap = snapshot(
+        [host('a'), host('b'), host('c'), host('d')],
+        [vm('bank1', 'a', gib=2, project='bank'),
+         vm('bank2', 'b', gib=10, project='bank', pinned=True),
+         vm('shop1', 'c', gib=4, project='shop', pinned=True),
+         vm('shop2', 'd', gib=1, project='shop')])
+    plan = defrag.plan(snap, FREE, isolation=ISOLATION)
+    assert defrag.verify(snap, plan, isolation=ISOLATION).ok
+    assert sorted(moves(plan)) == [('bank1', 'a', 'b'), ('shop2', 'd', 'c')]
+    # without the policy the shop's server packs onto the fuller bank host
+    plain = defrag.plan(snap, FREE)
+    assert ('shop2', 'd', 'b') in moves(plain)
+    # and a plan made without it is refused by a check that has it
+    verdict = defrag.verify(snap, plain, isolation=ISOLATION)
+    assert not verdict.ok
+    assert 'tenant isolation: b holds instances of another isolation ' \
+        'group' in str(verdict)
+
+
+def test_room_is_not_made_by_breaking_isolation():
+    # room for 8 GiB: moving the shop's 4 GiB from a to b (the bank's host)
+    # would open it; c, the shop's own, has no room for it
+    snap = snapshot(
+        [host('a', gib=10), host('b', gib=9), host('c', gib=6)],
+        [vm('shop1', 'a', gib=4, project='shop'),
+         vm('bank1', 'b', gib=2, project='bank', pinned=True),
+         vm('shop2', 'c', gib=4, project='shop', pinned=True)])
+    plan = defrag.plan(snap, room(1, 8), isolation=ISOLATION)
+    assert defrag.verify(snap, plan, isolation=ISOLATION).ok
+    assert moves(plan) == []
+    assert not plan.reached
+    assert moves(defrag.plan(snap, room(1, 8))) == [('shop1', 'a', 'b')]
