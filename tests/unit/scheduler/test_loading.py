@@ -67,7 +67,7 @@ def test_the_recommended_lists_are_novas_own_followed_by_ours():
 
 def test_all_filters_returns_our_registered_filters():
     names = [cls.__name__ for cls in our_filters.all_filters()]
-    assert names == ['ScaleExtHeadroomFilter']
+    assert names == ['ScaleExtHeadroomFilter', 'ScaleExtTenantIsolationFilter']
 
 
 def test_all_weighers_returns_our_registered_weighers():
