@@ -728,9 +728,11 @@ def plan_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--goal', nargs='+', default=['free-hosts'],
                         metavar='GOAL',
                         help='free-hosts [N] (empty as many hosts as '
-                             'possible, or N) or room FLAVOR:N [...] '
-                             '(N more servers of FLAVOR fit); default '
-                             'free-hosts')
+                             'possible, or N), room FLAVOR:N [...] '
+                             '(N more servers of FLAVOR fit) or isolate '
+                             '(end every host where an isolated group of '
+                             '--config-file shares a host with others); '
+                             'default free-hosts')
     _add_scope(parser)
     _add_isolation(parser)
     display.add_snapshot_option(parser, 'plan on')

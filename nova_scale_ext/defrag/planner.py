@@ -174,6 +174,63 @@ class _Planner:
         keys = np.rint(score * _TIE_SCALE)
         return int(idx[int(np.argmax(keys))])
 
+    # --- isolate ------------------------------------------------------------
+
+    def isolate(self) -> tuple[bool, str]:
+        """End every host where an isolated group shares the host with
+        others, with the fewest moves: on each, the group with the most
+        instances there stays (the next if the others cannot all move),
+        the others go where best fit puts them among the hosts isolation
+        lets them use (an empty host last)."""
+        c, st = self.c, self.state
+        if st.isolated is None:
+            return True, 'no project is isolated'
+        mixed = np.flatnonzero((st.isolated > 0).sum(axis=1) > 1)
+        if not mixed.size:
+            return True, 'no host breaks isolation'
+        movable = np.zeros(c.host_of.shape[0], dtype=bool)
+        movable[self.leads] = True
+        stuck = []
+        for h in mixed.tolist():
+            here = np.flatnonzero(c.present & (st.host_of == h))
+            groups = c.isolation[here]
+            present, counts = np.unique(groups, return_counts=True)
+            done = False
+            for keep in present[np.argsort(-counts, kind='stable')]:
+                leaving = here[groups != keep]
+                leads = sorted({int(c.unit[i]) for i in leaving.tolist()})
+                if not all(movable[lead] for lead in leads):
+                    continue
+                if any(int(st.host_of[m]) != h or
+                       c.isolation[m] == keep
+                       for lead in leads for m in c.unit_members(lead)):
+                    continue    # a unit spans hosts or groups: not here
+                n_moves = sum(int(self.size[lead]) for lead in leads)
+                memory = float(c.unit_requests[leads, 1].sum())
+                if not self.affordable(n_moves, memory):
+                    continue
+                mark = len(self.moves)
+                allowed = c.enabled.copy()
+                allowed[h] = False
+                for lead in leads:
+                    target = self.best(lead, st.targets(lead, allowed))
+                    if target < 0:
+                        self.rollback(mark)
+                        break
+                    self.move_unit(lead, target,
+                                   f'ends shared use of {c.host_names[h]}')
+                else:
+                    done = True
+                    break
+            if not done:
+                stuck.append(c.host_names[h])
+        if stuck:
+            return False, (f'{len(mixed) - len(stuck)} of {len(mixed)} '
+                           'host(s) breaking isolation fixed; not '
+                           f'{", ".join(stuck)} (no room, an instance that '
+                           'may not move, or the budget)')
+        return True, f'{len(mixed)} host(s) breaking isolation fixed'
+
     # --- free-hosts ---------------------------------------------------------
 
     def free_hosts(self, goal: plans.Goal) -> tuple[bool, str, list[int]]:
@@ -658,6 +715,8 @@ def plan_cluster(cluster: Cluster, goal: plans.Goal,
     empty_before = int(was_empty.sum())
     if goal.kind == plans.ROOM:
         reached, why = planner.room(goal.room, goal.whole)
+    elif goal.kind == plans.ISOLATE:
+        reached, why = planner.isolate()
     else:
         reached, why, _ = planner.free_hosts(goal)
     st = planner.state

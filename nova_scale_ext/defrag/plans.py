@@ -33,7 +33,9 @@ VERSION = 1
 
 FREE_HOSTS = 'free-hosts'
 ROOM = 'room'
-GOALS = (FREE_HOSTS, ROOM)
+#: end the hosts where an isolated group shares a host with others
+ISOLATE = 'isolate'
+GOALS = (FREE_HOSTS, ROOM, ISOLATE)
 
 
 class PlanError(ValueError):
@@ -214,8 +216,12 @@ class Goal:
         ``default_shapes``, e.g. ``large_slot_flavors``, ``default_count``
         each) or ``['room', 'FLAVOR:N', ...]`` (flavor names)."""
         if not words:
-            raise PlanError('goal: expected free-hosts or room')
+            raise PlanError('goal: expected free-hosts, room or isolate')
         kind, rest = words[0], list(words[1:])
+        if kind == ISOLATE:
+            if rest:
+                raise PlanError('goal isolate: takes no argument')
+            return cls(ISOLATE)
         if kind == FREE_HOSTS:
             if len(rest) > 1:
                 raise PlanError('goal free-hosts: expected at most one '
@@ -229,7 +235,8 @@ class Goal:
                                     'expected a number of hosts') from None
             return cls.free_hosts(hosts)
         if kind != ROOM:
-            raise PlanError(f'goal: {kind!r}: expected free-hosts or room')
+            raise PlanError(f'goal: {kind!r}: expected free-hosts, room or '
+                            'isolate')
         if not rest:
             return cls.room_for(RoomTarget.from_shape(s, default_count)
                                 for s in default_shapes)
@@ -251,6 +258,8 @@ class Goal:
         return cls.room_for(targets)
 
     def describe(self) -> str:
+        if self.kind == ISOLATE:
+            return ISOLATE
         if self.kind == FREE_HOSTS:
             return FREE_HOSTS + ('' if self.hosts is None
                                  else f' {self.hosts}') + (

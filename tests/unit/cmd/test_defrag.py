@@ -591,3 +591,26 @@ def test_plans_keep_the_tenant_isolation_of_nova_conf(tmp_path, capsys):
     assert run(fake, 'plan', '--os-cloud', 'fake', '--config-file',
                str(conf)) == 2
     assert 'the isolation policy cannot be read' in capsys.readouterr().err
+
+
+def test_the_isolate_goal_moves_the_server_forced_among_others(tmp_path,
+                                                              capsys):
+    fake = FakeCloud()
+    for name in 'abc':
+        fake.add_host(name)
+    fake.add_flavor('small', 1, 2 * GIB)
+    fake.boot('bank0', 'a', 'small', project='bank')
+    fake.boot('bank1', 'a', 'small', project='bank')
+    fake.boot('shop0', 'a', 'small', project='shop')
+    fake.boot('shop1', 'b', 'small', project='shop')
+    conf = tmp_path / 'nova.conf'
+    conf.write_text('[scale_ext_isolation]\nisolated_projects = bank\n')
+    plan = tmp_path / 'plan.json'
+    assert run(fake, 'plan', '--os-cloud', 'fake', '--goal', 'isolate',
+               '--config-file', str(conf), '--json', str(plan)) == 0
+    out = capsys.readouterr().out
+    assert out.startswith('Goal: isolate; reached: 1 host(s) breaking '
+                          'isolation fixed')
+    assert run(fake, 'apply', str(plan), '--os-cloud', 'fake',
+               '--config-file', str(conf)) == 0
+    assert where(fake)['shop0'] == 'b'

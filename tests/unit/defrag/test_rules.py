@@ -249,3 +249,40 @@ def test_room_is_not_made_by_breaking_isolation():
     assert moves(plan) == []
     assert not plan.reached
     assert moves(defrag.plan(snap, room(1, 8))) == [('shop1', 'a', 'b')]
+
+
+def test_the_isolate_goal_ends_shared_hosts_with_the_fewest_moves():
+    # a: two bank servers and a shop's (forced there); b: the shop's;
+    # c: empty. The shop's server leaves a (one move, not two), to b.
+    snap = snapshot(
+        [host('a'), host('b'), host('c')],
+        [vm('bank1', 'a', gib=2, project='bank'),
+         vm('bank2', 'a', gib=2, project='bank'),
+         vm('shop1', 'a', gib=2, project='shop'),
+         vm('shop2', 'b', gib=2, project='shop')])
+    goal = defrag.Goal.parse(['isolate'])
+    plan = defrag.plan(snap, goal, isolation=ISOLATION)
+    assert defrag.verify(snap, plan, isolation=ISOLATION).ok
+    assert moves(plan) == [('shop1', 'a', 'b')]
+    assert plan.reached
+    assert defrag.Plan.loads(plan.dumps()).to_dict() == plan.to_dict()
+    # a bank server alone among the shop's: it goes to an empty host
+    snap = snapshot(
+        [host('a'), host('b')],
+        [vm('bank1', 'a', gib=2, project='bank'),
+         vm('shop1', 'a', gib=2, project='shop'),
+         vm('shop2', 'a', gib=2, project='shop')])
+    assert moves(defrag.plan(snap, goal, isolation=ISOLATION)) == [
+        ('bank1', 'a', 'b')]
+    # nowhere to go: not reached, and saying which host
+    snap = snapshot(
+        [host('a')],
+        [vm('bank1', 'a', gib=2, project='bank'),
+         vm('shop1', 'a', gib=2, project='shop')])
+    plan = defrag.plan(snap, goal, isolation=ISOLATION)
+    assert moves(plan) == [] and not plan.reached
+    assert 'not a' in plan.why
+    # no policy, nothing to do
+    assert defrag.plan(snap, goal).reached
+    with pytest.raises(defrag.PlanError, match='takes no argument'):
+        defrag.Goal.parse(['isolate', '3'])
