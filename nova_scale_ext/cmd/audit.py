@@ -78,12 +78,9 @@ def run(args, connect=None):
             print(f'{PROG}: --snapshot {exc}', file=sys.stderr)
             return 1
     else:
+        connect = connection.connector(connect, PROG)
         if connect is None:
-            if not connection.have_sdk():
-                print(f'{PROG} needs openstacksdk: {connection.INSTALL}',
-                      file=sys.stderr)
-                return 1
-            connect = connection.connect
+            return 1
         name = args.os_cloud
         try:
             conn = connect(name)

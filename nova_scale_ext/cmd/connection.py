@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from nova_scale_ext import cloud, model
@@ -27,6 +28,18 @@ def have_sdk() -> bool:
     except ImportError:
         return False
     return True
+
+
+def connector(given: Any, prog: str) -> Any:
+    """``given`` when there is one (OpenStackClient's, or a test's), else
+    :func:`connect`; None, having said why on stderr, without
+    openstacksdk."""
+    if given is not None:
+        return given
+    if not have_sdk():
+        print(f'{prog} needs openstacksdk: {INSTALL}', file=sys.stderr)
+        return None
+    return connect
 
 
 def connect(name: str | None) -> Any:

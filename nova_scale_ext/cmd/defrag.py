@@ -630,12 +630,10 @@ def run(args: argparse.Namespace, connect=None,
     args.prog_base = prog_base
     prog = f'{prog_base} {args.action}'
     offline = args.action == 'plan' and args.snapshot
-    if connect is None and not offline:
-        if not connection.have_sdk():
-            print(f'{prog} needs openstacksdk: {connection.INSTALL}',
-                  file=sys.stderr)
+    if not offline:
+        connect = connection.connector(connect, prog)
+        if connect is None:
             return 1
-        connect = connection.connect
     name = args.os_cloud
     try:
         args.isolation = isolation_conf.read_policy(
