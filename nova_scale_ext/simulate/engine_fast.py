@@ -179,9 +179,9 @@ class FastEngine:
                 continue
             if cls is isolation_filter.ScaleExtTenantIsolationFilter:
                 continue    # no project isolated (runner.make_engine)
-            if issubclass(cls, headroom_filter.ScaleExtHeadroomFilter) and (
-                    cls.filter_all
-                    is headroom_filter.ScaleExtHeadroomFilter.filter_all):
+            ours = headroom_filter.ScaleExtHeadroomFilter
+            if issubclass(cls, ours) and cls.filter_all is ours.filter_all \
+                    and cls.passing is ours.passing:
                 if self.headroom is None:
                     self.headroom = cls()
                     continue

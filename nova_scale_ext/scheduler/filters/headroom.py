@@ -16,14 +16,13 @@ the arithmetic is :func:`nova_scale_ext.core.scores.headroom_fits`.
 """
 
 import numpy as np
-from nova.scheduler import filters
-from nova.scheduler import utils as nova_utils
 from oslo_log import log as logging
 
 from nova_scale_ext import common
 from nova_scale_ext.conf import filters as filters_conf
 from nova_scale_ext.core import scores
 from nova_scale_ext.scheduler import adapters
+from nova_scale_ext.scheduler.filters import base
 
 LOG = logging.getLogger(__name__)
 
@@ -33,13 +32,9 @@ HEADROOM_OPTIONS = ('headroom_vcpu_ratio', 'headroom_memory_ratio',
 MAX_HEADROOM = filters_conf.MAX_HEADROOM
 
 
-class ScaleExtHeadroomFilter(filters.BaseHostFilter):
+class ScaleExtHeadroomFilter(base.ScaleExtFilter):
     """Pass hosts that keep the configured share of each resource free
     after placement."""
-
-    # Usage changes with every instance of a multi-create request.
-    run_filter_once_per_request = False
-    RUN_ON_REBUILD = False
 
     def host_headroom(self, host_state, defaults):
         """Headroom shares of one host: aggregate metadata over config."""
@@ -49,33 +44,19 @@ class ScaleExtHeadroomFilter(filters.BaseHostFilter):
                                          minimum=0.0, maximum=MAX_HEADROOM)
                 for name, default in zip(HEADROOM_OPTIONS, defaults)]
 
-    def filter_all(self, filter_obj_list, spec_obj):
-        hosts = list(filter_obj_list)
-        if not hosts:
+    def passing(self, hosts, spec_obj):
+        defaults = [common.config_value(CONF_GROUP, name)
+                    for name in HEADROOM_OPTIONS]
+        headroom = np.array([self.host_headroom(h, defaults)
+                             for h in hosts], dtype=np.float64)
+        if not headroom.any():
             return hosts
-        try:
-            if nova_utils.request_is_rebuild(spec_obj):
-                return hosts
-            defaults = [common.config_value(CONF_GROUP, name)
-                        for name in HEADROOM_OPTIONS]
-            headroom = np.array([self.host_headroom(h, defaults)
-                                 for h in hosts], dtype=np.float64)
-            if not headroom.any():
-                return hosts
-            capacity, used = adapters.fleet_vectors(hosts)
-            request = adapters.request_vector(spec_obj)
-            passes = scores.headroom_fits(capacity, used, request, headroom)
-        except Exception:
-            if common.once.first(('filter-error', type(self).__name__)):
-                LOG.exception("ScaleExtHeadroomFilter failed; it passes every "
-                              "host for this request (logged once).")
-            return hosts
+        capacity, used = adapters.fleet_vectors(hosts)
+        request = adapters.request_vector(spec_obj)
+        passes = scores.headroom_fits(capacity, used, request, headroom)
         for host, ok, room in zip(hosts, passes, headroom):
             if not ok:
                 LOG.debug("%(host)s fails headroom: placing the instance "
                           "would leave less than %(room)s of vCPU/memory/disk "
                           "free.", {'host': host, 'room': room.tolist()})
         return [host for host, ok in zip(hosts, passes) if ok]
-
-    def host_passes(self, host_state, spec_obj):
-        return bool(self.filter_all([host_state], spec_obj))

@@ -24,13 +24,12 @@ and no one else either.
 
 import threading
 
-from nova.scheduler import filters
-from nova.scheduler import utils as nova_utils
 from oslo_log import log as logging
 
 from nova_scale_ext import common
 from nova_scale_ext.conf import isolation as isolation_conf
 from nova_scale_ext.core import isolation
+from nova_scale_ext.scheduler.filters import base
 
 LOG = logging.getLogger(__name__)
 
@@ -112,44 +111,29 @@ class _Configured:
 configured = _Configured()
 
 
-class ScaleExtTenantIsolationFilter(filters.BaseHostFilter):
+class ScaleExtTenantIsolationFilter(base.ScaleExtFilter):
     """Pass an isolated project's instance only to hosts that are empty or
     its isolation group's own, and any other instance only to hosts that
     hold no instance of an isolated group."""
 
-    # each instance of a multi-create request makes its host taken
-    run_filter_once_per_request = False
-    RUN_ON_REBUILD = False
+    # the safe side: no host that holds anything
+    ON_ERROR = 'it passes only empty hosts for this request'
 
-    def filter_all(self, filter_obj_list, spec_obj):
-        hosts = list(filter_obj_list)
-        if not hosts:
+    def on_error(self, hosts):
+        return [h for h in hosts if host_projects(h) == set()]
+
+    def passing(self, hosts, spec_obj):
+        policy = configured.policy()
+        if not policy.active:
             return hosts
-        try:
-            if nova_utils.request_is_rebuild(spec_obj):
-                return hosts
-            policy = configured.policy()
-            if not policy.active:
-                return hosts
-            group = policy.group_of(getattr(spec_obj, 'project_id', None))
-            passed = []
-            for host in hosts:
-                owner = policy.owner(host_projects(host))
-                if isolation.passes(owner, group):
-                    passed.append(host)
-                else:
-                    LOG.debug("%(host)s fails tenant isolation: it is "
-                              "%(owner)s, the instance's group is "
-                              "%(group)s.", {'host': host, 'owner': owner,
-                                             'group': group})
-            return passed
-        except Exception:
-            # the safe side: no host that holds anything
-            if common.once.first(('filter-error', type(self).__name__)):
-                LOG.exception("ScaleExtTenantIsolationFilter failed; it "
-                              "passes only empty hosts for this request "
-                              "(logged once).")
-            return [h for h in hosts if host_projects(h) == set()]
-
-    def host_passes(self, host_state, spec_obj):
-        return bool(self.filter_all([host_state], spec_obj))
+        group = policy.group_of(getattr(spec_obj, 'project_id', None))
+        passed = []
+        for host in hosts:
+            owner = policy.owner(host_projects(host))
+            if isolation.passes(owner, group):
+                passed.append(host)
+            else:
+                LOG.debug("%(host)s fails tenant isolation: it is "
+                          "%(owner)s, the instance's group is %(group)s.",
+                          {'host': host, 'owner': owner, 'group': group})
+        return passed
