@@ -40,6 +40,10 @@ def load_nova_config(config_files):
     return cfg.CONF
 
 
+#: how a tenant isolation policy that cannot be read is reported
+POLICY_PROBLEM = '[scale_ext_isolation] the policy cannot be read:'
+
+
 def invalid_options():
     """Our options whose nova.conf value does not validate, as messages.
 
@@ -56,7 +60,7 @@ def invalid_options():
         isolation.Policy.from_options(group.isolated_projects,
                                       group.isolation_groups)
     except isolation.PolicyError as exc:
-        out.append(f'[scale_ext_isolation] {exc} (nova-scheduler would '
+        out.append(f'{POLICY_PROBLEM} {exc} (nova-scheduler would '
                    'isolate every project from every other)')
     except (cfg.Error, ValueError):
         pass        # reported above

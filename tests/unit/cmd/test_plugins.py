@@ -130,8 +130,9 @@ def test_an_isolation_policy_that_cannot_be_read_is_an_error(tmp_path):
                     'isolation_groups = lab2:physics\n')
     result = run('--config-file', str(conf))
     assert result.returncode == 1
-    assert ('[scale_ext_isolation] isolation_groups \'lab2:physics\': '
-            'project physics is already in isolation group') in result.stderr
+    assert ('[scale_ext_isolation] the policy cannot be read: '
+            "isolation_groups 'lab2:physics': project physics is already in "
+            'isolation group') in result.stderr
     assert 'isolate every project from every other' in result.stderr
     assert 'Traceback' not in result.stderr
     good = tmp_path / 'good.conf'

@@ -116,7 +116,10 @@ OPTIONS = [(group.name, opt) for group, opts in conf_mod.list_opts()
 def check_accepted(opt, value):
     """``value`` is one the code takes for ``opt``."""
     kind = opt.type
-    if isinstance(kind, types.Float):
+    if isinstance(opt, cfg.MultiStrOpt):
+        assert isinstance(value, list)
+        assert all(isinstance(item, str) for item in value)
+    elif isinstance(kind, types.Float):
         assert isinstance(value, float) and math.isfinite(value), value
         assert kind.min is None or value >= kind.min
         assert kind.max is None or value <= kind.max
@@ -140,7 +143,9 @@ def check_accepted(opt, value):
 def check_readers_never_raise():
     """What the filters, weighers and the driver read of the options."""
     from nova_scale_ext import common
+    from nova_scale_ext.core import isolation as core_isolation
     from nova_scale_ext.scheduler import weights as our_weights
+    from nova_scale_ext.scheduler.filters import isolation as isolation_filter
     from nova_scale_ext.scheduler.weights import base, large_slot
     from nova_scale_ext.virt import policy
 
@@ -155,6 +160,10 @@ def check_readers_never_raise():
     assert np.isfinite(weights).all() and (weights >= 0).all()
     assert 0.0 <= large_slot.configured_spare_share() <= 1.0
     policy.from_config()
+    # tenant isolation: a policy, or everyone isolated (never an error)
+    assert isinstance(isolation_filter._Configured().policy(),
+                      core_isolation.Policy)
+    assert isinstance(policy.hardened('a-project'), bool)
 
 
 @settings(max_examples=200, deadline=None,
@@ -170,6 +179,7 @@ def test_any_value_is_refused_or_read_as_a_value_the_code_takes(values):
     raise and fall back on the default; no float is NaN or infinite."""
     from nova_scale_ext import common
     from nova_scale_ext.cmd import plugins
+    from nova_scale_ext.core import isolation
 
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, 'nova.conf')
@@ -200,6 +210,20 @@ def test_any_value_is_refused_or_read_as_a_value_the_code_takes(values):
             check_readers_never_raise()
             problems = plugins.invalid_options()
     event(f'{len(refused)} of {len(OPTIONS)} values refused')
+    # besides each value refused, a tenant isolation policy whose values
+    # read but do not make a policy
+    policy = [p for p in problems if p.startswith(plugins.POLICY_PROBLEM)]
+    problems = [p for p in problems if p not in policy]
+    readable = not any(g == 'scale_ext_isolation' for g, _ in refused)
+    if readable:
+        try:
+            isolation.Policy.from_options(
+                conf.scale_ext_isolation.isolated_projects,
+                conf.scale_ext_isolation.isolation_groups)
+        except isolation.PolicyError:
+            assert len(policy) == 1
+        else:
+            assert policy == []
     assert len(problems) == len(refused)
     for group, name in refused:
         assert any(p.startswith(f'[{group}] {name}:') for p in problems)
