@@ -629,6 +629,16 @@ def table(results):
     return '\n'.join(lines)
 
 
+def save(path, fleet, requests, results, fault_results):
+    """Write what was measured so far to ``path`` (None: nowhere)."""
+    if not path:
+        return
+    with open(path, 'w', encoding='utf-8') as handle:
+        json.dump({'fleet': fleet, 'requests': requests,
+                   'results': results, 'faults': fault_results},
+                  handle, indent=1, default=str)
+
+
 def _workers(text):
     try:
         values = sorted({int(v) for v in text.split(',')})
@@ -717,6 +727,8 @@ def main(argv=None):
                                      run)
                     result['run'] = run + 1
                     results.append(result)
+                    # a run cut short keeps what it measured
+                    save(args.json, fleet, requests, results, fault_results)
             faults = (sorted(FAULTS) if args.faults == [] else
                       args.faults or [])
             ours = configurations(cloud, [2], ['scale-ext'])[0][2]
@@ -724,6 +736,7 @@ def main(argv=None):
                 fault_results.append(run_fault(
                     cloud, conn, fault, ours, requests, image_id, flavors,
                     args.fault_timeout, cloud.log))
+                save(args.json, fleet, requests, results, fault_results)
         finally:
             conn.close()
     vcpus = sum(v for v, _, _ in fleet.values())
@@ -741,11 +754,7 @@ def main(argv=None):
         print(summary(results))
     if fault_results:
         print(fault_table(fault_results))
-    if args.json:
-        with open(args.json, 'w', encoding='utf-8') as handle:
-            json.dump({'fleet': fleet, 'requests': requests,
-                       'results': results, 'faults': fault_results},
-                      handle, indent=1, default=str)
+    save(args.json, fleet, requests, results, fault_results)
     return 0
 
 

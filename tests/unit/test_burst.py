@@ -12,6 +12,7 @@
 """The parts of benchmarks/burst.py that need no cloud."""
 
 import importlib
+import json
 import os
 import subprocess
 import sys
@@ -205,3 +206,10 @@ def test_the_summary_gives_each_configuration_over_its_runs(burst):
     assert rows['scale-ext'].split()[1:] == [
         '2', '3', '5.0', '(0-10)', '100.0', '(70-130)', '0', '60.0', '11-12']
     assert rows['nova-stack'].split()[2] == '1'
+
+
+def test_what_was_measured_is_saved_as_it_comes(burst, tmp_path):
+    path = tmp_path / 'out.json'
+    burst.save(str(path), {'h': (1, 2, 3)}, [], [{'error': 1}], [])
+    assert json.loads(path.read_text())['results'] == [{'error': 1}]
+    burst.save(None, {}, [], [], [])        # no --json: nothing written
