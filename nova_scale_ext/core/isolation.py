@@ -122,6 +122,8 @@ class Policy:
             names.add(project)
         for raw in isolation_groups or ():
             text = str(raw).strip()
+            if not text:
+                continue        # an empty line declares no group
             where = f'isolation_groups {text!r}'
             name, sep, members = text.partition(':')
             name = name.strip()

@@ -30,7 +30,7 @@ def test_options_make_groups_of_one_and_declared_trust_domains():
     assert not iso.Policy.from_options([], []).active
     # blanks and repeats are harmless
     again = iso.Policy.from_options([' bank ', '', 'bank'],
-                                    ['lab: physics , chemistry,'])
+                                    ['lab: physics , chemistry,', ' '])
     assert again.groups == POLICY.groups
 
 
