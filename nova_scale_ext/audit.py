@@ -19,14 +19,22 @@ isolation policy (:mod:`nova_scale_ext.core.isolation`):
   projects and groups; how each got there when migration records say);
 * each isolated group's hosts and how full they are;
 * hosts shared by several projects (the multi-tenant hosts, where guest
-  hardening matters).
+  hardening matters);
+* guests that should be hardened against cross-guest side channels (every
+  guest of an isolated group, every guest on a host shared by several
+  projects) and are not: their libvirt domain has no
+  ``<memoryBacking><nosharepages/>`` (what the driver shim adds for
+  ``[scale_ext_libvirt] multi_tenant_host`` and isolated projects).
 
-Nothing here talks to a cloud: the command fetches, this judges.
+Nothing here talks to a cloud or to libvirt: the command fetches, this
+judges.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+
+from lxml import etree
 
 from nova_scale_ext import model
 from nova_scale_ext.core import isolation
@@ -36,6 +44,13 @@ EXIT_VIOLATIONS = 3
 
 _SHOWN = ('VCPU', 'MEMORY_MB')
 
+#: hypervisor types Nova's libvirt driver reports (``QEMU`` for both
+#: ``virt_type = kvm`` and ``qemu``)
+LIBVIRT_TYPES = frozenset({'QEMU', 'KVM'})
+
+#: what a hardened guest's domain XML has
+HARDENING = 'memoryBacking/nosharepages'
+
 
 def _fill(snapshot: model.Snapshot, host: model.Host) -> dict[str, float]:
     used = snapshot.used_of(host)
@@ -43,15 +58,81 @@ def _fill(snapshot: model.Snapshot, host: model.Host) -> dict[str, float]:
             for rc in _SHOWN if host.capacity.get(rc)}
 
 
-def report(snapshot: model.Snapshot, policy: isolation.Policy,
-           arrivals: Mapping[str, str] | None = None) -> dict:
-    """The audit as a dict (what ``--json`` prints). ``arrivals``: for an
-    instance id, how it came to its host (from migration records)."""
-    arrivals = arrivals or {}
+def _on_host(snapshot: model.Snapshot) -> dict[str, list[model.Instance]]:
     on_host: dict[str, list[model.Instance]] = {}
     for inst in snapshot.instances:
         if inst.host:
             on_host.setdefault(inst.host, []).append(inst)
+    return on_host
+
+
+def to_harden(snapshot: model.Snapshot, policy: isolation.Policy
+              ) -> dict[str, list[tuple[model.Instance, str]]]:
+    """The guests that should be hardened, by host, each with why: every
+    guest on a host shared by several projects, and every guest of an
+    isolated group."""
+    out: dict[str, list[tuple[model.Instance, str]]] = {}
+    for name, insts in sorted(_on_host(snapshot).items()):
+        projects = {i.project for i in insts}
+        for inst in sorted(insts, key=lambda i: i.id):
+            group = policy.group_of(inst.project or None)
+            if len(projects) > 1:
+                why = f'on a host shared by {len(projects)} projects'
+            elif group != isolation.SHARED:
+                why = f'of isolated group {group}'
+            else:
+                continue
+            out.setdefault(name, []).append((inst, why))
+    return out
+
+
+def hardened_xml(xml: str | bytes) -> bool:
+    """Whether a libvirt domain XML keeps the guest's memory out of KSM
+    merging (``<memoryBacking><nosharepages/>``). Raises ValueError for
+    text that is not XML."""
+    parser = etree.XMLParser(resolve_entities=False, no_network=True,
+                             huge_tree=False)
+    try:
+        dom = etree.fromstring(
+            xml.encode() if isinstance(xml, str) else xml, parser)
+    except etree.XMLSyntaxError as exc:
+        raise ValueError(f'domain XML cannot be read: {exc}') from None
+    return dom.find(f'./{HARDENING}') is not None
+
+
+def _hardening(snapshot: model.Snapshot, policy: isolation.Policy,
+               guests: Mapping[str, bool | str] | None) -> dict:
+    """The hardening part of the report. ``guests``: for an instance id,
+    True (hardened), False (not) or why it could not be checked; None: no
+    guest was checked."""
+    data: dict = {'checked': guests is not None, 'hardened': 0,
+                  'unhardened': [], 'unchecked': []}
+    if guests is None:
+        return data
+    for host, wanted in to_harden(snapshot, policy).items():
+        for inst, why in wanted:
+            state = guests.get(inst.id, 'not read')
+            entry = {'host': host, 'id': inst.id, 'project': inst.project,
+                     'why': why}
+            if state is True:
+                data['hardened'] += 1
+            elif state is False:
+                data['unhardened'].append(entry)
+            else:
+                data['unchecked'].append(dict(entry, reason=str(state)))
+    return data
+
+
+def report(snapshot: model.Snapshot, policy: isolation.Policy,
+           arrivals: Mapping[str, str] | None = None,
+           guests: Mapping[str, bool | str] | None = None) -> dict:
+    """The audit as a dict (what ``--json`` prints). ``arrivals``: for an
+    instance id, how it came to its host (from migration records).
+    ``guests``: for an instance id, whether its guest is hardened (True,
+    False) or why that could not be read; None when guests were not
+    read."""
+    arrivals = arrivals or {}
+    on_host = _on_host(snapshot)
     hosts = snapshot.host_by_name
     violations, groups, shared = [], {}, []
     for name in sorted(on_host):
@@ -88,28 +169,47 @@ def report(snapshot: model.Snapshot, policy: isolation.Policy,
                     if v['host'] in hosts else {})
     isolated = sum(1 for i in snapshot.instances
                    if policy.group_of(i.project or None) != isolation.SHARED)
+    hardening = _hardening(snapshot, policy, guests)
     return {
         'policy': {'groups': {n: sorted(p for p, g in policy.groups.items()
                                         if g == n) for n in policy.names()}},
         'violations': violations,
         'groups': {n: groups[n] for n in sorted(groups)},
         'multi_tenant_hosts': shared,
+        'hardening': hardening,
         'summary': summary(len(violations), len(groups), isolated,
-                           len(shared), policy.active),
-        'clean': not violations,
+                           len(shared), policy.active, hardening),
+        'clean': not violations and not hardening['unhardened'],
     }
 
 
 def summary(violations: int, groups: int, isolated: int, shared: int,
-            active: bool) -> str:
+            active: bool, hardening: Mapping | None = None) -> str:
     """The one line a monitoring check shows."""
-    if not active:
-        return ('CLEAN: no project is isolated ([scale_ext_isolation] '
-                f'is empty); {shared} host(s) shared by several projects')
-    state = (f'VIOLATION: {violations} host(s) where an isolated group '
-             'shares a host with others' if violations else 'CLEAN')
-    return (f'{state}; {groups} isolated group(s), {isolated} isolated '
-            f'instance(s); {shared} host(s) shared by several projects')
+    hardening = hardening or {'checked': False}
+    unhardened = len(hardening.get('unhardened', ()))
+    if violations:
+        state = (f'VIOLATION: {violations} host(s) where an isolated group '
+                 'shares a host with others')
+    elif unhardened:
+        state = (f'UNHARDENED: {unhardened} guest(s) that share a host or '
+                 'belong to an isolated group without <nosharepages/>')
+    else:
+        state = 'CLEAN'
+    if active:
+        line = (f'{state}; {groups} isolated group(s), {isolated} isolated '
+                f'instance(s)')
+    else:
+        line = (f'{state}: no project is isolated ([scale_ext_isolation] '
+                'is empty)')
+    line += f'; {shared} host(s) shared by several projects'
+    if not hardening['checked']:
+        return line + '; guest hardening not checked (no --libvirt-uri)'
+    checked = hardening['hardened'] + unhardened
+    line += f'; {hardening["hardened"]} of {checked} guest(s) hardened'
+    if hardening['unchecked']:
+        line += f', {len(hardening["unchecked"])} not checked'
+    return line
 
 
 def text(data: Mapping) -> str:
@@ -121,6 +221,14 @@ def text(data: Mapping) -> str:
         for inst in v['instances']:
             lines.append(f'    {inst["id"]}  project {inst["project"] or "?"}'
                          f'  group {inst["group"]}  ({inst["arrived"]})')
+    hardening = data.get('hardening') or {}
+    for guest in hardening.get('unhardened', ()):
+        lines.append(f'UNHARDENED {guest["id"]} on {guest["host"]}: project '
+                     f'{guest["project"] or "?"}, {guest["why"]}: no '
+                     '<nosharepages/>')
+    for guest in hardening.get('unchecked', ()):
+        lines.append(f'not checked: {guest["id"]} on {guest["host"]} '
+                     f'({guest["reason"]})')
     for name, group in data['groups'].items():
         hosts = group['hosts']
         if not hosts:

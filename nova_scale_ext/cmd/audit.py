@@ -18,17 +18,23 @@ files (``--config-file``, repeatable; by default ``/etc/nova/nova.conf``
 when it exists). Reports the hosts where an isolated group shares a host
 with anyone else (with the instances, and how each got there when Nova's
 migration records say), each isolated group's hosts and how full they are,
-and the hosts shared by several projects. The last line is a summary.
+and the hosts shared by several projects. With ``--libvirt-uri`` it also
+reads, read-only, the libvirt domain of every guest that should be hardened
+against cross-guest side channels (every guest of an isolated group, every
+guest on a host shared by several projects) and reports those without
+``<nosharepages/>``. The last line is a summary.
 
-Exit status: 0 clean, 3 violations found (for cron or a monitoring check),
-1 the cloud or snapshot could not be read, 2 bad arguments or a policy that
-cannot be read.
+Exit status: 0 clean, 3 violations or unhardened guests found (for cron or
+a monitoring check), 1 the cloud or snapshot could not be read, 2 bad
+arguments or a policy that cannot be read.
 """
 
 import argparse
 import json
 import os
 import sys
+
+from cliff import command
 
 from nova_scale_ext import audit, cloud, model
 from nova_scale_ext.cmd import connection
@@ -61,7 +67,84 @@ def _arrivals(conn, snapshot, policy):
     return audit.arrivals_from(records)
 
 
-def run(args, connect=None):
+def _libvirt():
+    """libvirt-python, or None."""
+    try:
+        import libvirt
+    except ImportError:
+        return None
+    return libvirt
+
+
+def read_guests(uri: str, ids, libvirt=None) -> dict:
+    """For each instance id, whether its libvirt domain at ``uri`` is
+    hardened (True, False) or why that could not be read. Connects
+    read-only; libvirt's own error printing is kept off stderr (each
+    error is in the answer)."""
+    libvirt = libvirt or _libvirt()
+    libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
+    try:
+        try:
+            conn = libvirt.openReadOnly(uri)
+        except libvirt.libvirtError as exc:
+            reason = f'libvirt at {uri}: {exc.get_error_message()}'
+            return dict.fromkeys(ids, reason)
+        out = {}
+        try:
+            for sid in ids:
+                try:
+                    xml = conn.lookupByUUIDString(sid).XMLDesc(0)
+                    out[sid] = audit.hardened_xml(xml)
+                except libvirt.libvirtError as exc:
+                    out[sid] = (f'libvirt at {uri}: '
+                                f'{exc.get_error_message()}')
+                except ValueError as exc:
+                    out[sid] = f'libvirt at {uri}: {exc}'
+        finally:
+            conn.close()
+        return out
+    finally:
+        libvirt.registerErrorHandler(None, None)
+
+
+def _guests(conn, snapshot, policy, uri, libvirt=None):
+    """Whether the guests to harden are: each host's libvirt at ``uri``
+    (``{host}`` replaced by the host's name) for the hosts whose
+    hypervisor is libvirt's."""
+    kinds = {}
+    for hyp in conn.compute.hypervisors(
+            details=True, microversion=cloud.HYPERVISOR_MICROVERSION):
+        host = (hyp.service_details or {}).get('host')
+        if host:
+            kinds[host] = getattr(hyp, 'hypervisor_type', None)
+    out = {}
+    for host, guests in audit.to_harden(snapshot, policy).items():
+        ids = [inst.id for inst, _ in guests]
+        kind = kinds.get(host)
+        if kind not in audit.LIBVIRT_TYPES:
+            out.update(dict.fromkeys(
+                ids, f'hypervisor type {kind or "unknown"}: not a libvirt '
+                     'host'))
+            continue
+        out.update(read_guests(uri.replace('{host}', host), ids, libvirt))
+    return out
+
+
+def run(args, connect=None, libvirt=None):
+    if args.libvirt_uri is not None:
+        if args.snapshot:
+            print(f'{PROG}: --libvirt-uri reads the guests of a running '
+                  'cloud: it cannot go with --snapshot', file=sys.stderr)
+            return 2
+        if not args.libvirt_uri.strip():
+            print(f'{PROG}: --libvirt-uri is empty', file=sys.stderr)
+            return 2
+        libvirt = libvirt or _libvirt()
+        if libvirt is None:
+            print(f'{PROG}: --libvirt-uri needs libvirt-python (pip install '
+                  'libvirt-python; it builds with libvirt-dev and '
+                  'pkg-config)', file=sys.stderr)
+            return 2
     files = isolation_conf.config_files(args.config_files)
     try:
         policy = isolation_conf.read_policy(files)
@@ -70,7 +153,7 @@ def run(args, connect=None):
               '(nova-scheduler would isolate every project from every '
               'other)', file=sys.stderr)
         return 2
-    arrivals = {}
+    arrivals, guests = {}, None
     if args.snapshot:
         try:
             snapshot = model.Snapshot.load(args.snapshot)
@@ -88,6 +171,9 @@ def run(args, connect=None):
                 view = cloud.fetch(conn, topology=True, source=name or '')
                 snapshot = cloud.snapshot(view)
                 arrivals = _arrivals(conn, snapshot, policy)
+                if args.libvirt_uri is not None:
+                    guests = _guests(conn, snapshot, policy,
+                                     args.libvirt_uri.strip(), libvirt)
             finally:
                 conn.close()
         except model.SnapshotError as exc:
@@ -97,13 +183,51 @@ def run(args, connect=None):
             print(f'{PROG}: {connection.describe(name, exc)}',
                   file=sys.stderr)
             return 1
-    data = audit.report(snapshot, policy, arrivals)
+    data = audit.report(snapshot, policy, arrivals, guests)
     data['policy']['files'] = files
     if args.json:
         print(json.dumps(data, indent=2, sort_keys=True))
     else:
         print(audit.text(data))
     return 0 if data['clean'] else audit.EXIT_VIOLATIONS
+
+
+def audit_options(parser):
+    """The options of ``nova-scale-ext audit`` and ``openstack scale-ext
+    audit`` but the cloud's."""
+    parser.add_argument('--config-file', dest='config_files',
+                        metavar='NOVA_CONF', action='append', default=[],
+                        help='nova.conf with the [scale_ext_isolation] '
+                             'policy (repeatable; default: '
+                             f'{DEFAULT_CONFIG} when it exists)')
+    parser.add_argument('--libvirt-uri', metavar='URI',
+                        help='also check that the guests that should be '
+                             'hardened have <nosharepages/>: the libvirt '
+                             'URI of a compute host, {host} replaced by '
+                             "the host's name in Nova (e.g. "
+                             'qemu+ssh://root@{host}/system or '
+                             'qemu+tls://{host}/system; read-only; hosts '
+                             'whose hypervisor is not libvirt are not '
+                             'checked)')
+    parser.add_argument('--json', action='store_true',
+                        help='print the whole report as JSON')
+
+
+class Audit(command.Command):
+    """Who shares hosts with whom: tenant isolation violations and
+    unhardened guests (``nova-scale-ext audit`` on OpenStackClient's
+    connection; exit status 0 clean, 3 findings)."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        audit_options(parser)
+        return parser
+
+    def take_action(self, parsed_args):
+        parsed_args.os_cloud = None
+        parsed_args.snapshot = None
+        return run(parsed_args,
+                   connect=connection.borrowed(self.app.client_manager))
 
 
 def add_parser(subparsers):
@@ -119,12 +243,6 @@ def add_parser(subparsers):
     where.add_argument('--snapshot', metavar='FILE',
                        help='audit a snapshot saved by nova-scale-ext '
                             'snapshot instead of a cloud')
-    parser.add_argument('--config-file', dest='config_files',
-                        metavar='NOVA_CONF', action='append', default=[],
-                        help='nova.conf with the [scale_ext_isolation] '
-                             'policy (repeatable; default: '
-                             f'{DEFAULT_CONFIG} when it exists)')
-    parser.add_argument('--json', action='store_true',
-                        help='print the whole report as JSON')
+    audit_options(parser)
     parser.set_defaults(func=run)
     return parser

@@ -84,3 +84,23 @@ def read_snapshot(name: str | None,
     finally:
         conn.close()
     return cloud.snapshot(view, headroom)
+
+
+class Borrowed:
+    """OpenStackClient's connection, lent to a command that closes what it
+    is given: it stays open for OpenStackClient (and the next pass)."""
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
+
+    def close(self) -> None:
+        pass
+
+
+def borrowed(client_manager: Any) -> Any:
+    """A ``connect(name)`` for a command run by OpenStackClient: its
+    connection, whatever the name."""
+    return lambda name: Borrowed(client_manager.sdk_connection)

@@ -791,20 +791,6 @@ KEEP_HELP = ('Plan and apply the fewest moves that give room for K more '
              'cloud cannot be reached.')
 
 
-class _Borrowed:
-    """OpenStackClient's connection, lent to a command that closes what it
-    is given: it stays open for OpenStackClient (and the next pass)."""
-
-    def __init__(self, conn: Any) -> None:
-        self._conn = conn
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._conn, name)
-
-    def close(self) -> None:
-        pass
-
-
 class _Defrag(command.Command):
     """``openstack scale-ext defrag ACTION`` (the commands of
     ``nova-scale-ext defrag``, on OpenStackClient's connection)."""
@@ -822,7 +808,7 @@ class _Defrag(command.Command):
         parsed_args.os_cloud = None
         manager = self.app.client_manager
         return run(parsed_args,
-                   connect=lambda name: _Borrowed(manager.sdk_connection),
+                   connect=connection.borrowed(manager),
                    prog_base='openstack scale-ext defrag')
 
 

@@ -73,7 +73,7 @@ class FakeCloud:
 
     def add_host(self, name, vcpus=16, memory_mb=16384, disk_gb=100,
                  cpu_ratio=1.0, reserved_mb=0, enabled=True, up=True,
-                 pcpus=0, reserved_pcpus=0):
+                 pcpus=0, reserved_pcpus=0, hypervisor_type='QEMU'):
         inventories = {'VCPU': (vcpus, 0, cpu_ratio),
                        'MEMORY_MB': (memory_mb, reserved_mb, 1.0),
                        'DISK_GB': (disk_gb, 0, 1.0)}
@@ -83,7 +83,8 @@ class FakeCloud:
             usages['PCPU'] = 0.0
         self.hosts[name] = types.SimpleNamespace(
             name=name, uuid=str(uuid.uuid5(uuid.NAMESPACE_DNS, name)),
-            inventories=inventories, usages=usages, enabled=enabled, up=up)
+            inventories=inventories, usages=usages, enabled=enabled, up=up,
+            hypervisor_type=hypervisor_type)
 
     def add_flavor(self, name, vcpus, ram, disk=0, extra_specs=None):
         self.flavors[name] = types.SimpleNamespace(
@@ -326,6 +327,7 @@ class Compute(_Proxy):
         assert microversion is None or microversion < '2.88', \
             'no uptime: it costs an RPC call to every compute'
         return [types.SimpleNamespace(id=h.uuid, name=h.name,
+                                      hypervisor_type=h.hypervisor_type,
                                       service_details={'host': h.name})
                 for h in self.cloud.hosts.values()]
 

@@ -61,7 +61,8 @@ def test_a_clean_cloud_says_so_and_exits_0(policy_file, capsys):
     out = capsys.readouterr().out
     assert out.splitlines()[-1] == (
         'CLEAN; 2 isolated group(s), 4 isolated instance(s); 2 host(s) '
-        'shared by several projects')
+        'shared by several projects; guest hardening not checked (no '
+        '--libvirt-uri)')
     assert 'group bank: 2 instance(s) on 1 host(s): a (vCPU 25%, memory ' \
         '25%)' in out
     assert 'group lab: 2 instance(s) on 1 host(s): b' in out
@@ -162,3 +163,168 @@ def test_the_report_of_a_policy_that_isolates_everyone():
                    model.Instance('i2', 'h1', {'VCPU': 1}, project='y')))
     assert not audit.report(snap, isolation.EVERYONE)['clean']
     assert audit.report(snap, isolation.Policy())['clean']
+
+
+# --- guest hardening --------------------------------------------------------
+
+DOMAIN = """<domain type='test'><name>{name}</name><uuid>{uuid}</uuid>
+<memory>8192</memory><vcpu>1</vcpu>{backing}<os><type>hvm</type></os>
+</domain>"""
+HARDENED = '<memoryBacking><nosharepages/></memoryBacking>'
+
+
+def test_which_guests_should_be_hardened():
+    snap = model.Snapshot(
+        hosts=tuple(model.Host(h, {'VCPU': 8}) for h in 'abc'),
+        instances=(
+            model.Instance('i1', 'a', {'VCPU': 1}, project='bank'),
+            model.Instance('i2', 'b', {'VCPU': 1}, project='shop'),
+            model.Instance('i3', 'b', {'VCPU': 1}, project='blog'),
+            model.Instance('i4', 'c', {'VCPU': 1}, project='shop'),
+            model.Instance('i5', 'c', {'VCPU': 1}, project='shop')))
+    pol = isolation.Policy.from_options(['bank'], [])
+    wanted = {h: [(i.id, why) for i, why in g]
+              for h, g in audit.to_harden(snap, pol).items()}
+    # c holds one project that is not isolated: nothing to harden there
+    assert wanted == {
+        'a': [('i1', 'of isolated group bank')],
+        'b': [('i2', 'on a host shared by 2 projects'),
+              ('i3', 'on a host shared by 2 projects')]}
+
+
+@pytest.mark.parametrize('xml, hardened', [
+    (DOMAIN.format(name='x', uuid='1', backing=HARDENED), True),
+    (DOMAIN.format(name='x', uuid='1', backing=''), False),
+    # hugepages alone do not stop merging of the guest's other pages
+    (DOMAIN.format(name='x', uuid='1', backing='<memoryBacking><hugepages/>'
+                   '</memoryBacking>'), False),
+    # nosharepages somewhere else is not the setting
+    (DOMAIN.format(name='x', uuid='1', backing='<metadata><nosharepages/>'
+                   '</metadata>'), False),
+])
+def test_hardened_xml(xml, hardened):
+    assert audit.hardened_xml(xml) is hardened
+
+
+@pytest.mark.parametrize('xml', ['', '<domain>', 'not xml at all'])
+def test_hardened_xml_refuses_what_is_not_xml(xml):
+    with pytest.raises(ValueError, match='domain XML cannot be read'):
+        audit.hardened_xml(xml)
+
+
+def test_hardened_xml_does_not_expand_entities():
+    bomb = ('<!DOCTYPE d [<!ENTITY a "<nosharepages/>">]>'
+            '<domain><memoryBacking>&a;</memoryBacking></domain>')
+    assert audit.hardened_xml(bomb) is False
+
+
+def _uuid(n):
+    return f'{n:08x}-0001-0000-0000-000000000000'
+
+
+@pytest.fixture
+def libvirt_module():
+    try:
+        import libvirt
+    except ImportError:
+        pytest.skip('libvirt-python is not installed (tools/setup-venv.sh '
+                    'test builds it with libvirt-dev and pkg-config)')
+    return libvirt
+
+
+def hardening_cloud(tmp_path):
+    """Hosts a (bank, hardened), c (shop hardened, blog not: a libvirt
+    node file each, libvirt's test driver), d (shop + blog, no libvirt
+    answers) and v (not libvirt)."""
+    fake = FakeCloud(polls=1)
+    for name in 'acd':
+        fake.add_host(name, vcpus=16, memory_mb=32 * GIB)
+    fake.add_host('v', vcpus=16, memory_mb=32 * GIB,
+                  hypervisor_type='VMware vCenter Server')
+    fake.add_flavor('small', 2, 4 * GIB)
+    ids = {}
+    for name, host, project in (
+            ('b0000001', 'a', 'bank'), ('c0000001', 'c', 'shop'),
+            ('c0000002', 'c', 'blog'), ('d0000001', 'd', 'shop'),
+            ('d0000002', 'd', 'blog'), ('e0000001', 'v', 'shop'),
+            ('e0000002', 'v', 'blog')):
+        ids[name] = fake.boot(name, host, 'small', project=project)
+    for host, hardened in (('a', ['b0000001']),
+                           ('c', ['c0000001'])):
+        domains = ''.join(
+            DOMAIN.format(name=n, uuid=sid, backing=HARDENED
+                          if n in hardened else '')
+            for n, sid in ids.items() if fake.host_of(n) == host)
+        (tmp_path / f'{host}.xml').write_text(f'<node>{domains}</node>')
+    return fake, ids
+
+
+def test_unhardened_guests_found_through_libvirt(tmp_path, policy_file,
+                                                 libvirt_module, capsys):
+    fake, ids = hardening_cloud(tmp_path)
+    uri = f'test://{tmp_path}/{{host}}.xml'
+    assert run(fake, '--config-file', policy_file, '--libvirt-uri', uri,
+               '--json') == 3
+    captured = capsys.readouterr()
+    assert captured.err == ''        # libvirt's own printing kept off
+    data = json.loads(captured.out)
+    hardening = data['hardening']
+    assert hardening['checked'] and hardening['hardened'] == 2
+    assert [(g['id'], g['host'], g['project'], g['why'])
+            for g in hardening['unhardened']] == [
+        (ids['c0000002'], 'c', 'blog', 'on a host shared by 2 projects')]
+    unchecked = {g['id']: g['reason'] for g in hardening['unchecked']}
+    assert set(unchecked) == {ids[n] for n in ('d0000001', 'd0000002',
+                                               'e0000001', 'e0000002')}
+    assert unchecked[ids['d0000001']].startswith(
+        f'libvirt at test://{tmp_path}/d.xml: ')
+    assert unchecked[ids['e0000001']] == ('hypervisor type VMware vCenter '
+                                          'Server: not a libvirt host')
+    assert not data['violations'] and not data['clean']
+    assert data['summary'] == (
+        'UNHARDENED: 1 guest(s) that share a host or belong to an isolated '
+        'group without <nosharepages/>; 2 isolated group(s), 1 isolated '
+        "instance(s); 3 host(s) shared by several projects; 2 of 3 "
+        'guest(s) hardened, 4 not checked')
+    # text: each finding on its line
+    assert run(fake, '--config-file', policy_file, '--libvirt-uri',
+               uri) == 3
+    out = capsys.readouterr().out.splitlines()
+    assert f'UNHARDENED {ids["c0000002"]} on c: project blog, on a host ' \
+        'shared by 2 projects: no <nosharepages/>' in out
+    # a guest whose domain is gone is not checked, not called hardened
+    (tmp_path / 'c.xml').write_text('<node></node>')
+    assert run(fake, '--config-file', policy_file, '--libvirt-uri', uri,
+               '--json') == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data['hardening']['hardened'] == 1
+    assert 'Domain not found' in ' '.join(
+        g['reason'] for g in data['hardening']['unchecked'])
+
+
+def test_libvirt_uri_refusals(tmp_path, policy_file, capsys):
+    snap = tmp_path / 'snap.json'
+    snap.write_text(model.Snapshot(hosts=(), instances=()).dumps())
+    args = main.build_parser().parse_args(
+        ['audit', '--snapshot', str(snap), '--libvirt-uri', 'qemu:///system',
+         '--config-file', policy_file])
+    assert cmd.run(args) == 2
+    assert 'cannot go with --snapshot' in capsys.readouterr().err
+    assert run(make_cloud(), '--libvirt-uri', ' ') == 2
+    assert '--libvirt-uri is empty' in capsys.readouterr().err
+    args = main.build_parser().parse_args(
+        ['audit', '--os-cloud', 'fake', '--libvirt-uri', 'qemu:///system',
+         '--config-file', policy_file])
+    import builtins
+    real_import = builtins.__import__
+
+    def no_libvirt(name, *a, **kw):
+        if name == 'libvirt':
+            raise ImportError(name)
+        return real_import(name, *a, **kw)
+    builtins.__import__ = no_libvirt
+    try:
+        assert cmd.run(args, connect=connector(make_cloud())) == 2
+    finally:
+        builtins.__import__ = real_import
+    assert 'needs libvirt-python' in capsys.readouterr().err

@@ -23,7 +23,7 @@ from importlib import metadata
 
 import pytest
 
-from nova_scale_ext.cmd import capacity, snapshot
+from nova_scale_ext.cmd import audit, capacity, snapshot
 from nova_scale_ext.osc import plugin
 
 OPENSTACK = shutil.which('openstack', path=os.path.dirname(sys.executable))
@@ -40,6 +40,7 @@ def test_the_plugin_and_its_commands_are_registered():
     commands = entry_points('openstack.scale_ext.v1')
     assert commands['scale-ext_capacity'].load() is capacity.Capacity
     assert commands['scale-ext_snapshot'].load() is snapshot.Snapshot
+    assert commands['scale-ext_audit'].load() is audit.Audit
     for action in ('plan', 'apply', 'keep'):
         cls = commands[f'scale-ext_defrag_{action}'].load()
         assert cls.action == action and cls.__doc__
@@ -62,7 +63,8 @@ def test_the_plugin_speaks_openstackclients_protocol():
                            "(pip install 'nova-scale-ext[osc]')")
 @pytest.mark.parametrize('command, options', [
     ('capacity', ('--resources', '--format', '--column')),
-    ('snapshot', ('--headroom', '--output'))])
+    ('snapshot', ('--headroom', '--output')),
+    ('audit', ('--config-file', '--libvirt-uri', '--json'))])
 def test_openstack_shows_the_commands_help(command, options):
     result = subprocess.run([OPENSTACK, 'scale-ext', command, '--help'],
                             capture_output=True, text=True, timeout=120,
@@ -113,4 +115,25 @@ def test_the_commands_run_on_openstackclients_connection(capsys):
                    ['--goal', 'free-hosts', '-f', 'value', '-c', 'from']
                    ) == 0
     assert capsys.readouterr().out.split() == ['b', 'b']
+    assert not conn.closed
+
+
+def test_the_audit_runs_on_openstackclients_connection(tmp_path, capsys):
+    from tests.unit.fake_openstack import FakeCloud, FakeConnection
+    fake = FakeCloud()
+    for name in 'ab':
+        fake.add_host(name)
+    fake.add_flavor('small', 1, 2048)
+    fake.boot('bank', 'a', 'small', project='bank')
+    fake.boot('shop', 'b', 'small', project='shop')
+    policy = tmp_path / 'nova.conf'
+    policy.write_text('[scale_ext_isolation]\nisolated_projects = bank\n')
+    conn = FakeConnection(fake)
+    argv = ['--config-file', str(policy), '--json']
+    assert run_osc(audit.Audit, conn, argv) == 0
+    assert json.loads(capsys.readouterr().out)['clean']
+    fake.boot('intruder', 'a', 'small', project='shop')
+    assert run_osc(audit.Audit, conn, argv) == 3
+    (violation,) = json.loads(capsys.readouterr().out)['violations']
+    assert violation['host'] == 'a'
     assert not conn.closed
