@@ -15,6 +15,7 @@ libvirtd, and the removal of guests it leaves behind.
 
 import os
 import subprocess
+import time
 
 from tests import kvm_probe
 from tests.e2e.settings import LIBVIRT_HOST, VENV, ini
@@ -59,12 +60,36 @@ class LibvirtCompute:
         })
         env = self._env()
         env['PATH'] = f'{shims}{os.pathsep}{env["PATH"]}'
-        self.spawn(host, [VENV / 'bin' / 'nova-compute', '--config-file',
-                          self.compute_conf, '--config-file', conf], env)
+        self._libvirt_compute = ([VENV / 'bin' / 'nova-compute',
+                                  '--config-file', self.compute_conf,
+                                  '--config-file', conf], env)
+        self.spawn(host, *self._libvirt_compute)
         # The libvirt driver names its node after the machine.
         return subprocess.run(
             ['virsh', '-c', 'qemu:///system', 'hostname'], check=True,
             capture_output=True, text=True).stdout.strip()
+
+    def restart_libvirt_compute(self, *extra_conf):
+        """Restart the libvirt compute with ``extra_conf`` files after its
+        own (none: as it started). Its guests keep running in libvirtd;
+        returns once the new process has gone through ``init_host`` (which
+        clears the task state of its instances) and consumes requests."""
+        began = time.monotonic()
+        host = LIBVIRT_HOST
+        self.kill(host)
+        log = self.logs / f'{host}.log'
+        size = log.stat().st_size if log.exists() else 0
+        argv, env = self._libvirt_compute
+        for path in extra_conf:
+            argv = [*argv, '--config-file', path]
+        self.spawn(host, argv, env)
+
+        def started():
+            with open(log, 'rb') as handle:
+                handle.seek(size)
+                return b'Join ServiceGroup membership' in handle.read()
+        self._wait(host, started, 180, 'to start its service')
+        self.log(f'{host} restarted in {time.monotonic() - began:.1f} s')
 
     def remove_guests(self):
         """Destroy and undefine the guests the libvirt compute left on the
