@@ -18,16 +18,21 @@
 #   Debian packages   mariadb-server, rabbitmq-server (not started here: the
 #                     tests run their own private instances on 127.0.0.1),
 #                     qemu-utils (qemu-img, for the libvirt compute; libvirt
-#                     itself comes from tools/install-system-packages.sh)
+#                     itself comes from tools/install-system-packages.sh),
+#                     golang-go and golang-github-vmware-govmomi-dev (Go and
+#                     govmomi's vCenter simulator, to build vcsim-e2e)
 #   $CACHE/keystone   a virtualenv with Keystone, gunicorn and PyMySQL
 #   $CACHE/glance     a virtualenv with Glance, gunicorn and PyMySQL
 #   $CACHE/neutron    a virtualenv with Neutron, gunicorn and PyMySQL
 #                     (their pins conflict with Nova's)
-#   $CACHE/nova-site  gunicorn, PyMySQL and python-memcached for the
-#                     project's virtualenv
+#   $CACHE/nova-site  gunicorn, PyMySQL, python-memcached, oslo.vmware and
+#                     suds-community for the project's virtualenv
 #                     (Nova and Placement), put on PYTHONPATH of the
 #                     processes the tests start; pure Python, so the pip of
 #                     the Keystone virtualenv installs them
+#   $CACHE/vcsim      vcsim-e2e, the vCenter simulator of tools/e2e/vcsim/
+#                     for Nova's VMwareVCDriver, and the vimService.wsdl it
+#                     serves (generated from govmomi's types)
 #
 # Environment:
 #   NOVA_SCALE_EXT_E2E_CACHE  where the virtualenvs go
@@ -48,8 +53,12 @@ GLANCE=('glance>=33.0.0,<34' 'glance-store[cinder]' 'gunicorn' 'PyMySQL')
 NEUTRON=('neutron>=29.0.0,<30' 'gunicorn' 'PyMySQL')
 # python-memcached: dogpile.cache loads every cache backend oslo.cache
 # registers, and oslo.cache's memcache_pool imports it (as DevStack has it).
-NOVA_SITE=('gunicorn' 'PyMySQL' 'python-memcached')
-DEBIAN=(mariadb-server rabbitmq-server qemu-utils)
+# oslo.vmware for Nova's VMwareVCDriver; suds-community is the one
+# dependency of it the project's virtualenv lacks.
+NOVA_SITE=('gunicorn' 'PyMySQL' 'python-memcached'
+    'oslo.vmware>=4.10,<5' 'suds-community>=1.1,<2')
+DEBIAN=(mariadb-server rabbitmq-server qemu-utils
+    golang-go golang-github-vmware-govmomi-dev)
 
 log() { echo "install-e2e: $*" >&2; }
 
@@ -125,6 +134,27 @@ site() {
     stamp "${NOVA_SITE[@]}" > "$dir/.installed"
 }
 
+# vcsim: $CACHE/vcsim/vcsim-e2e, built from tools/e2e/vcsim/ against the
+# Debian govmomi sources (GOPATH mode, no module downloads), and the
+# vimService.wsdl it serves.
+vcsim() {
+    local dir=$CACHE/vcsim
+    local -a inputs
+    inputs=("$(sha256sum tools/e2e/vcsim/*.go tools/e2e/vcsim/*.py)"
+        "$(go version)"
+        "$(dpkg-query -W -f='${Version}' golang-github-vmware-govmomi-dev)")
+    current "$dir" "${inputs[@]}" && return 0
+    log "building $dir/vcsim-e2e"
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    (cd tools/e2e/vcsim &&
+        GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE="$dir/gocache" \
+            GOFLAGS='' go build -o "$dir/vcsim-e2e" .)
+    rm -rf "$dir/gocache"
+    "$PYTHON" tools/e2e/vcsim/vim_wsdl.py --output "$dir/vimService.wsdl" >&2
+    stamp "${inputs[@]}" > "$dir/.installed"
+}
+
 began=$SECONDS
 # The virtualenvs download and install in parallel.
 declare -A pids
@@ -144,4 +174,5 @@ for name in keystone glance neutron; do
 done
 [ "$rc" = 0 ] || exit "$rc"
 site
+vcsim
 log "ready in $((SECONDS - began)) s: $CACHE"
