@@ -16,8 +16,10 @@
 Glance (file store), neutron-server (ML2 without agents or mechanism
 drivers: enough for servers without ports), nova-api, nova-conductor,
 nova-scheduler, one nova-compute per entry of ``fleet``
-(:mod:`tests.e2e.fake_compute`) and, with ``libvirt=True``, a nova-compute
-with the libvirt driver shim on the host's libvirtd. It writes a
+(:mod:`tests.e2e.fake_compute`), with ``libvirt=True`` a nova-compute
+with the libvirt driver shim on the host's libvirtd and, with
+``vmware=True``, a simulated vCenter and a nova-compute with Nova's VMware
+driver on each of its two clusters. It writes a
 ``clouds.yaml`` with an
 ``e2e-admin`` cloud that tests and tools use as a user would, and stops
 every process it started, by process group, in :meth:`Cloud.stop`.
@@ -59,6 +61,10 @@ from tests.e2e.services.neutron import Neutron
 from tests.e2e.services.nova import Nova
 from tests.e2e.services.placement import Placement
 from tests.e2e.services.rabbitmq import RabbitMQ
+from tests.e2e.services.vmware import (  # noqa: F401 (for the tests)
+    VMwareComputes,
+    vmware_unavailable,
+)
 from tests.e2e.settings import (  # noqa: F401 (the tests' names)
     CACHE,
     CLOUD,
@@ -70,6 +76,9 @@ from tests.e2e.settings import (  # noqa: F401 (the tests' names)
     LIBVIRT_HOST,
     PORTS,
     VENV,
+    VMWARE_AZ,
+    VMWARE_CLUSTERS,
+    VMWARE_IMAGE,
     port_open,
 )
 from tests.e2e.supervisor import CloudError, Supervisor  # noqa: F401
@@ -124,12 +133,14 @@ def libvirt_unavailable():
 
 
 class Cloud(Supervisor, MariaDB, RabbitMQ, Keystone, Placement, Glance,
-            Neutron, Nova, LibvirtCompute):
+            Neutron, Nova, LibvirtCompute, VMwareComputes):
     """One control plane and its fake computes, in ``root``."""
 
-    def __init__(self, root, fleet=None, log=print, libvirt=False):
+    def __init__(self, root, fleet=None, log=print, libvirt=False,
+                 vmware=False):
         Supervisor.__init__(self, root, log)
         self.libvirt = libvirt
+        self.vmware = vmware
         self.fleet = dict(FLEET if fleet is None else fleet)
         self.etc = self.root / 'etc'
         self.data = self.root / 'data'
@@ -163,7 +174,9 @@ class Cloud(Supervisor, MariaDB, RabbitMQ, Keystone, Placement, Glance,
         # each other's migrations more than on the CPU).
         try:
             self._steps(('mariadb', self.start_mariadb),
-                        ('rabbitmq', self.start_rabbitmq))
+                        ('rabbitmq', self.start_rabbitmq),
+                        *([('vcsim', self.start_vcsim)] if self.vmware
+                          else []))
             self._steps(('keystone', self.start_keystone))
             self._steps(('accounts', self.create_accounts),
                         ('nova-db', self.prepare_nova),
@@ -171,7 +184,9 @@ class Cloud(Supervisor, MariaDB, RabbitMQ, Keystone, Placement, Glance,
                         ('placement', self.start_placement),
                         ('glance', self.start_glance))
             self._steps(('nova-services', self.start_nova),
-                        ('image', self.upload_image))
+                        ('image', self.upload_image),
+                        *([('vmdk', self.upload_vmware_image)]
+                          if self.vmware else []))
             self._steps(('computes', self.start_computes))
             self._steps(('zones', self.create_zones))
         except BaseException:
@@ -227,13 +242,17 @@ def main(argv=None):
         print('; '.join(missing), file=sys.stderr)
         return 1
     no_libvirt = libvirt_unavailable()
+    no_vmware = vmware_unavailable()
     if args.action == 'check':
         print('the end-to-end cloud can run here' + (
             f', without its libvirt compute: {no_libvirt}' if no_libvirt
-            else ', with its libvirt compute'))
+            else ', with its libvirt compute') + (
+            f'; without its VMware computes: {no_vmware}' if no_vmware
+            else ', with its VMware computes'))
         return 0
     root = args.dir or tempfile.mkdtemp(prefix='nova-scale-ext-e2e-')
-    cloud = Cloud(root, libvirt=no_libvirt is None)
+    cloud = Cloud(root, libvirt=no_libvirt is None,
+                  vmware=no_vmware is None)
     # A TERM (from kill or timeout) tears the cloud down like Ctrl-C.
     signal.signal(signal.SIGTERM, interrupt)
     with cloud:

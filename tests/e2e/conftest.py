@@ -45,11 +45,16 @@ def e2e_cloud(request):
         _unavailable('; '.join(missing))
     root = tempfile.mkdtemp(prefix='nova-scale-ext-e2e-')
     no_libvirt = cloud_mod.libvirt_unavailable()
+    no_vmware = cloud_mod.vmware_unavailable()
     cloud = cloud_mod.Cloud(root, log=_REPORT.append,
-                            libvirt=no_libvirt is None)
+                            libvirt=no_libvirt is None,
+                            vmware=no_vmware is None)
     cloud.no_libvirt = no_libvirt
+    cloud.no_vmware = no_vmware
     if no_libvirt:
         _REPORT.append(f'e2e cloud: no libvirt compute: {no_libvirt}')
+    if no_vmware:
+        _REPORT.append(f'e2e cloud: no VMware computes: {no_vmware}')
     # A TERM (a CI job's time limit, kill) tears the cloud down like
     # Ctrl-C: pytest runs the session's finalizers on KeyboardInterrupt.
     signal.signal(signal.SIGTERM, cloud_mod.interrupt)
@@ -83,6 +88,17 @@ def libvirt_cloud(e2e_cloud):
             pytest.fail(f'libvirt compute required but '
                         f'{e2e_cloud.no_libvirt}', pytrace=False)
         pytest.skip(f'no libvirt compute: {e2e_cloud.no_libvirt}')
+    return e2e_cloud
+
+
+@pytest.fixture
+def vmware_cloud(e2e_cloud):
+    """The cloud, when it has its VMware computes."""
+    if not e2e_cloud.vmware:
+        if os.environ.get('NOVA_SCALE_EXT_REQUIRE_VMWARE') == '1':
+            pytest.fail(f'VMware computes required but '
+                        f'{e2e_cloud.no_vmware}', pytrace=False)
+        pytest.skip(f'no VMware computes: {e2e_cloud.no_vmware}')
     return e2e_cloud
 
 

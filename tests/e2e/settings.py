@@ -35,7 +35,7 @@ SERVICE_USERS = ('nova', 'placement', 'glance', 'neutron')
 PORTS = {
     'mariadb': 13306, 'rabbit': 16672, 'rabbit_dist': 16673,
     'epmd': 14369, 'keystone': 15357, 'placement': 18778,
-    'glance': 19292, 'nova': 18774, 'neutron': 19696,
+    'glance': 19292, 'nova': 18774, 'neutron': 19696, 'vcsim': 18989,
 }
 
 #: The fake computes: host name -> (vCPUs, memory MiB, local disk GiB).
@@ -49,6 +49,15 @@ FLEET = {
 #: libvirt compute, so that each test's servers go to its own hosts.
 FAKE_AZ = 'e2e-fake'
 LIBVIRT_AZ = 'e2e-libvirt'
+VMWARE_AZ = 'e2e-vmware'
+#: The VMware computes: host name -> the simulated vCenter cluster it runs.
+VMWARE_CLUSTERS = {'e2e-vmw-c1': 'c1', 'e2e-vmw-c2': 'c2'}
+#: The ESXi hosts of each simulated cluster, (threads, memory MiB), as
+#: tools/e2e/vcsim builds them.
+VMWARE_ESXI = {'c1': ((8, 32768), (16, 65536), (4, 16384)),
+               'c2': ((12, 49152), (24, 98304))}
+#: The image of the VMware computes' servers (a sparse VMDK).
+VMWARE_IMAGE = 'e2e-vmdk'
 LIBVIRT_HOST = 'e2e-libvirt'
 #: The image every test boots (1 MiB of zeros: the fake computes ignore it,
 #: and the libvirt guests need no operating system to be inspected).

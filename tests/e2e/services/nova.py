@@ -27,6 +27,8 @@ from tests.e2e.settings import (
     LOCAL_CONF,
     PORTS,
     VENV,
+    VMWARE_AZ,
+    VMWARE_CLUSTERS,
     ini,
     without_sections,
 )
@@ -168,6 +170,8 @@ class Nova:
         """The fake computes and, if asked for, the libvirt compute; wait
         until placement and the API know them all."""
         hosts, nodes = list(self.fleet), list(self.fleet)
+        if self.vmware:
+            hosts += self.start_vmware_computes()
         if self.libvirt:
             hosts.append(LIBVIRT_HOST)
             nodes.append(self.start_libvirt_compute())
@@ -189,6 +193,8 @@ class Nova:
             self.spawn(host, [VENV / 'bin' / 'python', '-m',
                               'tests.e2e.fake_compute', '--config-file',
                               self.compute_conf, '--config-file', conf], env)
+        if self.vmware:
+            nodes += self.vmware_nodes().values()
         self.wait_for_hosts(hosts, nodes)
 
     def wait_for_hosts(self, hosts, nodes, timeout=180):
@@ -213,6 +219,8 @@ class Nova:
             zones = [(FAKE_AZ, list(self.fleet))]
             if self.libvirt:
                 zones.append((LIBVIRT_AZ, [LIBVIRT_HOST]))
+            if self.vmware:
+                zones.append((VMWARE_AZ, list(VMWARE_CLUSTERS)))
             for zone, hosts in zones:
                 aggregate = conn.compute.create_aggregate(
                     name=zone, availability_zone=zone)
