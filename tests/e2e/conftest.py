@@ -80,26 +80,28 @@ def e2e_cloud(request):
             shutil.rmtree(root, ignore_errors=True)
 
 
+def _with(cloud, present, why, what, env):
+    """The cloud, when it has ``what``; else skip saying ``why``, or fail
+    when the environment variable ``env`` is ``1``."""
+    if not present:
+        if os.environ.get(env) == '1':
+            pytest.fail(f'{what} required but {why}', pytrace=False)
+        pytest.skip(f'no {what}: {why}')
+    return cloud
+
+
 @pytest.fixture
 def libvirt_cloud(e2e_cloud):
     """The cloud, when it has its libvirt compute."""
-    if not e2e_cloud.libvirt:
-        if os.environ.get('NOVA_SCALE_EXT_REQUIRE_LIBVIRT') == '1':
-            pytest.fail(f'libvirt compute required but '
-                        f'{e2e_cloud.no_libvirt}', pytrace=False)
-        pytest.skip(f'no libvirt compute: {e2e_cloud.no_libvirt}')
-    return e2e_cloud
+    return _with(e2e_cloud, e2e_cloud.libvirt, e2e_cloud.no_libvirt,
+                 'libvirt compute', 'NOVA_SCALE_EXT_REQUIRE_LIBVIRT')
 
 
 @pytest.fixture
 def vmware_cloud(e2e_cloud):
     """The cloud, when it has its VMware computes."""
-    if not e2e_cloud.vmware:
-        if os.environ.get('NOVA_SCALE_EXT_REQUIRE_VMWARE') == '1':
-            pytest.fail(f'VMware computes required but '
-                        f'{e2e_cloud.no_vmware}', pytrace=False)
-        pytest.skip(f'no VMware computes: {e2e_cloud.no_vmware}')
-    return e2e_cloud
+    return _with(e2e_cloud, e2e_cloud.vmware, e2e_cloud.no_vmware,
+                 'VMware computes', 'NOVA_SCALE_EXT_REQUIRE_VMWARE')
 
 
 @pytest.fixture
