@@ -17,8 +17,10 @@
 #   libvirt    libvirt-daemon, libvirt-clients, libvirt-dev, pkg-config,
 #              qemu-system-x86; libvirtd and virtlogd started with 2 MiB
 #              huge pages (tools/start-libvirtd.sh)
-#   e2e        mariadb-server, rabbitmq-server, qemu-utils and the Keystone,
-#              Glance and Neutron virtualenvs (tools/e2e/install-e2e.sh)
+#   e2e        mariadb-server, rabbitmq-server, qemu-utils, the Keystone,
+#              Glance and Neutron virtualenvs, and the vCenter simulator
+#              (golang-go, golang-github-vmware-govmomi-dev)
+#              (tools/e2e/install-e2e.sh)
 #   pythons    the other Python versions Nova 34 supports (3.11, 3.12, 3.13),
 #              from the distribution or pyenv (tools/find-python.sh)
 #
@@ -111,7 +113,8 @@ if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
     if command -v dpkg-query >/dev/null; then
         packages_missing=$(missing_debian shellcheck libvirt-daemon libvirt-clients \
             libvirt-dev pkg-config qemu-system-x86 mariadb-server \
-            rabbitmq-server qemu-utils | tr '\n' ' ')
+            rabbitmq-server qemu-utils golang-go \
+            golang-github-vmware-govmomi-dev | tr '\n' ' ')
         [ -z "$packages_missing" ] ||
             log "missing Debian packages: $packages_missing(apt-get install $packages_missing)"
     fi
@@ -129,7 +132,7 @@ export DEBIAN_FRONTEND=noninteractive
 step lint "system packages (shellcheck, libvirt, QEMU)" \
     bash tools/install-system-packages.sh
 step libvirt "libvirtd with 2 MiB huge pages" bash tools/start-libvirtd.sh
-step e2e "end-to-end cloud (MariaDB, RabbitMQ, Keystone, Glance, Neutron)" \
+step e2e "end-to-end cloud (MariaDB, RabbitMQ, Keystone, Glance, Neutron, vCenter simulator)" \
     bash tools/e2e/install-e2e.sh
 if [ -n "$(other_pythons)" ]; then
     step pythons "Python $(other_pythons | tr '\n' ' ')" install_pythons
