@@ -174,6 +174,9 @@ class Cloud:
     flavors: dict[str, Flavor]
     #: provider (compute node) UUID -> service host
     node_host: dict[str, str] = dataclasses.field(default_factory=dict)
+    #: service host -> its hypervisor type (``QEMU`` for libvirt's)
+    hypervisor_types: dict[str, str] = dataclasses.field(
+        default_factory=dict)
     services: dict[str, Service] = dataclasses.field(default_factory=dict)
     servers: list[Server] = dataclasses.field(default_factory=list)
     server_groups: list[ServerGroup] = dataclasses.field(
@@ -243,6 +246,8 @@ def _read_topology(conn: Any, cloud: Cloud) -> None:
         host = (hyp.service_details or {}).get('host')
         if host:
             cloud.node_host[hyp.id] = host
+            cloud.hypervisor_types[host] = str(
+                getattr(hyp, 'hypervisor_type', None) or '')
     for srv in compute.servers(details=True, all_projects=True):
         if not srv.compute_host:
             continue            # never scheduled, or shelved: holds nothing

@@ -89,6 +89,8 @@ def read_guests(uri: str, ids, libvirt=None) -> dict:
         except libvirt.libvirtError as exc:
             reason = f'libvirt at {uri}: {exc.get_error_message()}'
             return dict.fromkeys(ids, reason)
+        except ValueError as exc:       # e.g. a NUL in a host's name
+            return dict.fromkeys(ids, f'libvirt at {uri!r}: {exc}')
         out = {}
         try:
             for sid in ids:
@@ -107,20 +109,14 @@ def read_guests(uri: str, ids, libvirt=None) -> dict:
         libvirt.registerErrorHandler(None, None)
 
 
-def _guests(conn, snapshot, policy, uri, libvirt=None):
+def _guests(view, snapshot, policy, uri, libvirt=None):
     """Whether the guests to harden are: each host's libvirt at ``uri``
     (``{host}`` replaced by the host's name) for the hosts whose
     hypervisor is libvirt's."""
-    kinds = {}
-    for hyp in conn.compute.hypervisors(
-            details=True, microversion=cloud.HYPERVISOR_MICROVERSION):
-        host = (hyp.service_details or {}).get('host')
-        if host:
-            kinds[host] = getattr(hyp, 'hypervisor_type', None)
     out = {}
     for host, guests in audit.to_harden(snapshot, policy).items():
         ids = [inst.id for inst, _ in guests]
-        kind = kinds.get(host)
+        kind = view.hypervisor_types.get(host)
         if kind not in audit.LIBVIRT_TYPES:
             out.update(dict.fromkeys(
                 ids, f'hypervisor type {kind or "unknown"}: not a libvirt '
@@ -138,6 +134,10 @@ def run(args, connect=None, libvirt=None):
             return 2
         if not args.libvirt_uri.strip():
             print(f'{PROG}: --libvirt-uri is empty', file=sys.stderr)
+            return 2
+        if not args.libvirt_uri.isprintable():
+            print(f'{PROG}: --libvirt-uri {args.libvirt_uri!r} has control '
+                  'characters', file=sys.stderr)
             return 2
         libvirt = libvirt or _libvirt()
         if libvirt is None:
@@ -172,7 +172,7 @@ def run(args, connect=None, libvirt=None):
                 snapshot = cloud.snapshot(view)
                 arrivals = _arrivals(conn, snapshot, policy)
                 if args.libvirt_uri is not None:
-                    guests = _guests(conn, snapshot, policy,
+                    guests = _guests(view, snapshot, policy,
                                      args.libvirt_uri.strip(), libvirt)
             finally:
                 conn.close()

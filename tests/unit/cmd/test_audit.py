@@ -302,6 +302,14 @@ def test_unhardened_guests_found_through_libvirt(tmp_path, policy_file,
         g['reason'] for g in data['hardening']['unchecked'])
 
 
+def test_a_uri_libvirt_cannot_open_is_a_reason_not_a_traceback(
+        libvirt_module):
+    sid = _uuid(1)
+    for uri in ('not a uri', 'qemu:///nowhere', 'a\x00b', 'x' * 100000):
+        (reason,) = cmd.read_guests(uri, [sid], libvirt_module).values()
+        assert isinstance(reason, str) and reason.startswith('libvirt at ')
+
+
 def test_libvirt_uri_refusals(tmp_path, policy_file, capsys):
     snap = tmp_path / 'snap.json'
     snap.write_text(model.Snapshot(hosts=(), instances=()).dumps())
@@ -312,6 +320,8 @@ def test_libvirt_uri_refusals(tmp_path, policy_file, capsys):
     assert 'cannot go with --snapshot' in capsys.readouterr().err
     assert run(make_cloud(), '--libvirt-uri', ' ') == 2
     assert '--libvirt-uri is empty' in capsys.readouterr().err
+    assert run(make_cloud(), '--libvirt-uri', 'qemu+ssh://{host}\x00/x') == 2
+    assert 'has control characters' in capsys.readouterr().err
     args = main.build_parser().parse_args(
         ['audit', '--os-cloud', 'fake', '--libvirt-uri', 'qemu:///system',
          '--config-file', policy_file])
