@@ -22,7 +22,8 @@
 ``keep``   plans and applies the fewest moves that give room for K more
            servers of a flavor: once (cron), or every ``--every``; with
            ``--drain`` each pass then empties hosts with what its budget
-           has left, keeping that room.
+           has left, keeping that room (with ``--drain-spare F``, only
+           while the free capacity is F times that room).
 
 Admin credentials of a ``clouds.yaml`` cloud (``--os-cloud`` or
 ``OS_CLOUD``) are needed; see doc/source/defrag.rst.
@@ -54,6 +55,7 @@ from nova_scale_ext.conf import filters as filters_conf
 from nova_scale_ext.conf import isolation as isolation_conf
 from nova_scale_ext.core import isolation
 from nova_scale_ext.defrag import apply as apply_mod
+from nova_scale_ext.defrag import cluster as cluster_mod
 
 FILE_FORMAT = 'nova-scale-ext-defrag-plan-file'
 FILE_VERSION = 1
@@ -96,6 +98,13 @@ def _count(minimum: int):
 def _share(text: str) -> float:
     try:
         return defrag.parse_share(text, '')
+    except defrag.PlanError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _spare(text: str) -> float:
+    try:
+        return defrag.parse_spare(text, repr(text))
     except defrag.PlanError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
@@ -552,6 +561,13 @@ def drain_pass(conn: Any, args: argparse.Namespace, stop: threading.Event,
                                  max_memory_gib=memory)
     view, snap = read_cloud(conn, args.os_cloud, args.aggregate,
                             args.headroom)
+    if args.drain_spare is not None:
+        state = cluster_mod.State(cluster_mod.Cluster.from_snapshot(snap))
+        short = defrag.spare_short(state.free().sum(axis=0), room,
+                                   args.drain_spare)
+        if short is not None:
+            say(f'drain: not now, {short}')
+            return True
     plan = defrag.plan(snap, defrag.Goal.free_hosts(room=room), budget,
                        isolation=args.isolation)
     for warning in plan.warnings:
@@ -578,6 +594,8 @@ def cmd_keep(args: argparse.Namespace, connect) -> int:
     def say(line: str) -> None:
         _say(f'{apply_mod.utc_now()} {line}')
 
+    if args.drain_spare is not None and not args.drain:
+        raise UsageError('--drain-spare needs --drain')
     per_boot = None
     if args.per_boot is not None:
         if args.every is None:
@@ -771,6 +789,12 @@ def keep_options(parser: argparse.ArgumentParser) -> None:
                              'less room than asked (with --per-boot, only '
                              'while the passes have spent less than half of '
                              'it)')
+    parser.add_argument('--drain-spare', type=_spare, metavar='F',
+                        help='drain only while the free capacity of the '
+                             'hosts in scope is at least F times what the '
+                             'room takes, in each resource the room asks '
+                             'for (hosts to spare beyond the room); from 1 '
+                             'to 1000, with --drain')
     _add_scope(parser)
     _add_isolation(parser)
     parser.add_argument('--journal', metavar='FILE',

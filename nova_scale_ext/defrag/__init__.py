@@ -27,7 +27,9 @@ from nova_scale_ext.defrag.plans import (
     PlanError,
     RoomTarget,
     parse_share,
+    parse_spare,
     per_boot_left,
+    spare_short,
 )
 from nova_scale_ext.defrag.verify import Verdict, verify
 from nova_scale_ext.model import (
@@ -45,5 +47,5 @@ __all__ = [
     'DRAIN_PART', 'Aggregate', 'Budget', 'Flavor', 'Goal', 'Host',
     'Instance', 'Move', 'MovePolicy', 'Plan', 'PlanError', 'RoomTarget',
     'ServerGroup', 'Snapshot', 'SnapshotError', 'Verdict', 'parse_share',
-    'per_boot_left', 'plan', 'verify',
+    'parse_spare', 'per_boot_left', 'plan', 'spare_short', 'verify',
 ]

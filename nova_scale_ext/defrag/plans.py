@@ -91,6 +91,41 @@ def parse_share(text: str, what: str, minimum: float = 0.0001) -> float:
 DRAIN_PART = 0.5
 
 
+#: the largest factor of ``keep --drain-spare`` (``drain=F``)
+MAX_SPARE = 1000.0
+
+
+def parse_spare(text: str, what: str) -> float:
+    """A ``--drain-spare`` factor: a finite number from 1 to
+    :data:`MAX_SPARE`.
+
+    :raises PlanError: naming ``what`` and the text.
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and 1.0 <= value <= MAX_SPARE):
+        raise PlanError(f'{what}: expected a factor from 1 to '
+                        f'{MAX_SPARE:g}, got {text!r}')
+    return value
+
+
+def spare_short(free: Sequence[float], targets: Sequence[RoomTarget],
+                factor: float) -> str | None:
+    """Why the free capacity ``free`` (summed over the hosts, in the order
+    of :data:`~nova_scale_ext.model.RESOURCE_NAMES`) is not ``factor``
+    times what ``targets`` take together, in every resource one of them
+    asks for; None when it is (``keep --drain-spare``: a drain then has
+    capacity to spare beyond the room it keeps)."""
+    for k, name in enumerate(model.RESOURCE_NAMES):
+        need = sum(t.vector[k] * t.count for t in targets) * factor
+        if need > 0 and free[k] < need:
+            return (f'free {name} {free[k]:g} is less than {factor:g} times '
+                    f'the room ({need / factor:g})')
+    return None
+
+
 def per_boot_left(share: float, started: int, moved: int) -> int:
     """Migrations still allowed when all of them together may be ``share``
     of the ``started`` instances and ``moved`` were made."""

@@ -25,7 +25,7 @@ Modes (:func:`parse_mode`):
 ``recommended``
     :data:`nova_scale_ext.recommended.DEFRAG_MODE`, the setting the
     documentation recommends (one of the above).
-``keeper:EVERY:K[:M][:whole][:drain]``
+``keeper:EVERY:K[:M][:whole][:drain[=F]]``
     Every ``EVERY``, make sure ``K`` instances of each protected shape
     (``large_slot_flavors``; or ``VCPUSxMEMORY_MB=K,...`` for shapes of
     one's own) fit, with at most ``M`` migrations a pass (default 8); a
@@ -40,7 +40,10 @@ Modes (:func:`parse_mode`):
     hosts (``free-hosts``) with what it has left, never at the cost of the
     room it keeps; with ``P%``, a drain never brings all migrations so far
     above :data:`~.plans.DRAIN_PART` of it (the rest stays for the room):
-    ``defrag keep --drain``.
+    ``defrag keep --drain``. With ``drain=F``, a pass drains only while the
+    fleet's free capacity is at least ``F`` times what the room takes, in
+    each resource the room asks for (hosts to spare beyond the room):
+    ``defrag keep --drain --drain-spare F``.
 
 The ledger becomes a :class:`~.cluster.Cluster` of the VMs alive at that
 moment (arrays only, no snapshot objects); the planner's moves are
@@ -60,7 +63,7 @@ import numpy as np
 import numpy.typing as npt
 
 from nova_scale_ext.defrag import planner, plans
-from nova_scale_ext.defrag.cluster import Cluster
+from nova_scale_ext.defrag.cluster import Cluster, State
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -103,6 +106,9 @@ class Mode:
     #: keeper: after the room, drain hosts with what the pass has left,
     #: keeping the room (``drain``)
     drain: bool = False
+    #: keeper: drain only while the free capacity is at least this many
+    #: times the room (``drain=F``; 0: always)
+    drain_spare: float = 0.0
 
     def for_workload(self, starts: npt.ArrayLike,
                      requests: FloatArray) -> Mode:
@@ -140,6 +146,11 @@ def _count(text: str, where: str) -> int:
     if not (text.strip().isascii() and text.strip().isdigit()):
         raise ModeError(f'{where}: expected a whole number, got {text!r}')
     return int(text)
+
+
+def _flag(text: str) -> str:
+    """A keeper flag's name (``drain`` of ``drain=1.5``)."""
+    return text.partition('=')[0]
 
 
 def _keep(text: str, shapes: Sequence[str],
@@ -200,16 +211,22 @@ def _parse_mode(text: str, shapes: Sequence[str]) -> Mode:
                     budget=plans.Budget(max_migrations=m), text=text)
     if kind == 'keeper':
         flags = set()
-        while args and args[-1] in FLAGS:
-            flag = args.pop()
+        spare = 0.0
+        while args and _flag(args[-1]) in FLAGS:
+            flag, eq, value = args.pop().partition('=')
             if flag in flags:
                 raise ModeError(f'{where}: {flag} is given twice')
             flags.add(flag)
+            if flag == DRAIN and eq:
+                spare = plans.parse_spare(value, 'drain=F')
+            elif eq:
+                raise ModeError(f'{where}: {flag} takes no value')
         whole, drain = WHOLE in flags, DRAIN in flags
-        misplaced = [a for a in args if a in FLAGS]
+        misplaced = [a for a in args if _flag(a) in FLAGS]
         if misplaced or not 2 <= len(args) <= 3:
             raise ModeError(f'{where}: expected keeper:EVERY:K[:MIGRATIONS]'
-                            '[:whole][:drain] (K: a number, P% or burst)')
+                            '[:whole][:drain[=F]] (K: a number, P% or '
+                            'burst)')
         m, per_boot = 8, 0.0
         if len(args) > 2 and args[2].endswith('%'):
             per_boot = plans.parse_share(args[2], 'migrations')
@@ -223,7 +240,7 @@ def _parse_mode(text: str, shapes: Sequence[str]) -> Mode:
                     budget=plans.Budget(max_migrations=m),
                     shapes=_keep(args[1], shapes, where), text=text,
                     share=share, whole=whole, burst=args[1] == BURST,
-                    per_boot=per_boot, drain=drain)
+                    per_boot=per_boot, drain=drain, drain_spare=spare)
     raise ModeError(f"{where}: expected one of {', '.join(MODES)}")
 
 
@@ -354,8 +371,18 @@ class Defrag:
             targets = self.keep_targets()
             spent = self.run(plans.Goal.room_for(targets,
                                                  whole=self.mode.whole), now)
-            if self.mode.drain and self.reached:
+            if self.mode.drain and self.reached and self.spare(targets):
                 self.drain(targets, now, spent)
+
+    def spare(self, targets: Sequence[plans.RoomTarget]) -> bool:
+        """Whether a drain may run: always, or with ``drain=F`` while the
+        free capacity (headroom kept) is ``F`` times the room."""
+        factor = self.mode.drain_spare
+        if not factor:
+            return True
+        cluster, _ = self.cluster()
+        free = State(cluster).free().sum(axis=0)
+        return plans.spare_short(free, targets, factor) is None
 
     def drain(self, targets: Sequence[plans.RoomTarget], now: float,
               spent: int) -> int:

@@ -451,6 +451,41 @@ def test_keep_drain_spends_part_of_the_per_boot_budget(capsys):
     assert len(fake.live_migrate_calls) == 1
 
 
+def test_keep_drain_spare_drains_only_with_capacity_to_spare(capsys):
+    # 57 vCPU and 50 GiB free; the room, one big, is 8 vCPU and 10 GiB
+    fake = scattered()
+    assert run(fake, 'keep', '--os-cloud', 'fake', '--room', 'big:1',
+               '--drain', '--drain-spare', '5.5') == 0
+    out = capsys.readouterr().out
+    assert 'drain: not now, free MEMORY_MB 51200 is less than 5.5 times ' \
+        'the room (10240)' in out
+    assert not fake.live_migrate_calls
+    assert run(fake, 'keep', '--os-cloud', 'fake', '--room', 'big:1',
+               '--drain', '--drain-spare', '5', '--max-migrations', '1') == 0
+    assert 'drain: emptying 1 host(s) (c) by moving 1 server(s)' \
+        in capsys.readouterr().out
+    assert len(fake.live_migrate_calls) == 1
+
+
+def test_keep_drain_spare_needs_drain(capsys):
+    fake = scattered()
+    assert run(fake, 'keep', '--os-cloud', 'fake', '--room', 'big:1',
+               '--drain-spare', '2') == 2
+    assert '--drain-spare needs --drain' in capsys.readouterr().err
+    assert not fake.live_migrate_calls
+
+
+@pytest.mark.parametrize('value', ['', '0.5', 'nan', 'inf', '-1', '1e9',
+                                   'two'])
+def test_keep_refuses_a_bad_drain_spare(capsys, value):
+    with pytest.raises(SystemExit) as exc:
+        main.build_parser().parse_args(
+            ['defrag', 'keep', '--room', 'big:1', '--drain',
+             '--drain-spare', value])
+    assert exc.value.code == 2
+    assert 'expected a factor from 1 to 1000' in capsys.readouterr().err
+
+
 def test_keep_per_boot_needs_every(capsys):
     fake = fragmented()
     assert run(fake, 'keep', '--os-cloud', 'fake', '--room', 'big:1',
