@@ -64,8 +64,11 @@ def nova_lists():
 #: mode (``--defrag recommended``): every two hours, restore room for the
 #: largest burst of each large flavor (``large_slot_flavors``) the workload
 #: has started within two hours, each flavor's room in full or not at all,
-#: with all passes together migrating at most 1% of the VMs started so far:
+#: with all passes together migrating at most 1% of the VMs started so far;
+#: once the room is there, and only while the fleet's free capacity is at
+#: least 1.5 times that room, empty hosts with at most half of that budget:
 #: what ``nova-scale-ext defrag keep --room FLAVOR:K ... --every 2h --whole
-#: --per-boot 1%`` does in a cloud, K being the most servers of FLAVOR
-#: started within two hours in the cloud's own history.
-DEFRAG_MODE = 'keeper:2h:burst:1%:whole'
+#: --per-boot 1% --drain --drain-spare 1.5`` does in a cloud, K being the
+#: most servers of FLAVOR started within two hours in the cloud's own
+#: history.
+DEFRAG_MODE = 'keeper:2h:burst:1%:whole:drain=1.5'

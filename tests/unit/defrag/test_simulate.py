@@ -184,7 +184,8 @@ def test_recommended_is_the_documented_keeper():
         dsim.parse_mode(recommended.DEFRAG_MODE, shapes), text='recommended')
     # what `defrag keep --every 2h --whole --per-boot 1%` runs
     assert (mode.kind, mode.every_s, mode.whole, mode.drain,
-            mode.per_boot) == ('keeper', 7200, True, False, 0.01)
+            mode.drain_spare, mode.per_boot) == ('keeper', 7200, True, True,
+                                                 1.5, 0.01)
 
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
@@ -201,8 +202,9 @@ def test_the_documented_keep_command_is_the_recommended_mode(doc):
                               command.replace('\\\n', ' ')))
     args = main.build_parser().parse_args(argv)
     mode = dsim.parse_mode(recommended.DEFRAG_MODE, ['8:8192'])
-    assert (args.every, args.whole, args.drain, args.per_boot) == (
-        mode.every_s, mode.whole, mode.drain, mode.per_boot)
+    assert (args.every, args.whole, args.drain, args.drain_spare,
+            args.per_boot) == (mode.every_s, mode.whole, mode.drain,
+                               mode.drain_spare, mode.per_boot)
     assert mode.burst and args.max_migrations is None
 
 
@@ -257,6 +259,44 @@ def test_keeper_flags_come_after_its_settings(text, whole, drain):
     mode = dsim.parse_mode(text, ['8:8192'])
     assert (mode.whole, mode.drain) == (whole, drain)
     assert mode.shapes[0].count == 2
+
+
+@pytest.mark.parametrize('text,spare', [
+    ('keeper:1h:2:drain=1.5', 1.5),
+    ('keeper:1h:2:drain=1:whole', 1.0),
+    ('keeper:1h:2:whole:drain=1000', 1000.0),
+    ('keeper:1h:2:drain', 0.0),
+])
+def test_a_drain_may_ask_for_capacity_to_spare(text, spare):
+    mode = dsim.parse_mode(text, ['8:8192'])
+    assert mode.drain and mode.drain_spare == spare
+
+
+@pytest.mark.parametrize('value', ['', '0.5', '0', '-2', 'nan', 'inf',
+                                   '1e9', 'x', '1.5%'])
+def test_a_bad_spare_factor_is_refused(value):
+    with pytest.raises(dsim.ModeError,
+                       match=r'drain=F: expected a factor from 1 to 1000'):
+        dsim.parse_mode(f'keeper:1h:2:drain={value}', ['8:8192'])
+
+
+def test_only_drain_takes_a_value():
+    with pytest.raises(dsim.ModeError, match='whole takes no value'):
+        dsim.parse_mode('keeper:1h:2:whole=1', ['8:8192'])
+    with pytest.raises(dsim.ModeError, match='drain is given twice'):
+        dsim.parse_mode('keeper:1h:2:drain:drain=2', ['8:8192'])
+
+
+def test_a_drain_with_a_spare_factor_waits_for_capacity_to_spare():
+    # two 2c VMs spread on two 8c/16G hosts, a tick at t=3; the room, one
+    # 4c/4G, is there: 12 vCPU free is 3 times that room, not 3.5 times
+    rows = [(2, 2, 0, np.inf), (2, 2, 1, np.inf), (1, 1, 3, 4)]
+    _, spare, ledger, _ = run('keeper:2s:4x4096=1:drain=3', rows)
+    assert spare.stats.migrations == spare.stats.drained == 1
+    assert sorted(ledger.count.tolist()) == [0, 2]
+    _, short, ledger, _ = run('keeper:2s:4x4096=1:drain=3.5', rows)
+    assert short.stats.migrations == 0 and short.stats.passes > 0
+    assert sorted(ledger.count.tolist()) == [1, 1]
 
 
 def test_a_keeper_flag_given_twice_is_refused():
