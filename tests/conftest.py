@@ -72,3 +72,53 @@ def libvirt_schema():
     skips, or fails in CI, where libvirt is not installed."""
     from tests.unit.virt import domains
     return domains.libvirt_schema()
+
+
+#: Modules whose tests stay together in one shard: they share what a module
+#: fixture builds (the artifacts) or a real daemon (libvirtd's huge pages).
+_WHOLE_MODULE_MARKS = ('libvirtd', 'packaging')
+
+
+def _shard():
+    """``(index, count)`` from ``NOVA_SCALE_EXT_SHARD=I/N`` (tools/test.sh
+    runs N pytest processes side by side, one per core); ``None`` if unset.
+    """
+    text = os.environ.get('NOVA_SCALE_EXT_SHARD', '').strip()
+    if not text:
+        return None
+    index, _, count = text.partition('/')
+    try:
+        index, count = int(index), int(count)
+    except ValueError:
+        index = count = -1
+    if not 0 <= index < count <= 64:
+        raise pytest.UsageError(
+            f'NOVA_SCALE_EXT_SHARD={text!r}: expected I/N with '
+            '0 <= I < N <= 64, e.g. 0/2')
+    return index, count
+
+
+def pytest_configure(config):
+    _shard()  # a bad NOVA_SCALE_EXT_SHARD stops the run before collection
+
+
+def pytest_collection_modifyitems(config, items):
+    """Keep this shard's share of the tests: every N-th test in collection
+    order (so each shard gets some of every slow parametrised test), whole
+    modules for those marked ``libvirtd`` or ``packaging``."""
+    shard = _shard()
+    if shard is None:
+        return
+    index, count = shard
+    module_shard = {}
+    kept, dropped = [], []
+    for position, item in enumerate(items):
+        if any(item.get_closest_marker(m) for m in _WHOLE_MODULE_MARKS):
+            owner = module_shard.setdefault(item.nodeid.split('::')[0],
+                                            position % count)
+        else:
+            owner = position % count
+        (kept if owner == index else dropped).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept

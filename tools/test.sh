@@ -9,7 +9,9 @@
 # needs something missing skips, saying what and how to get it.
 # NOVA_SCALE_EXT_REQUIRE_{LINT,LIBVIRT,E2E,PYTHONS}=1 turn those skips into
 # failures (CI sets them all); NOVA_SCALE_EXT_PREPARE=0 leaves the machine
-# as it is. Arguments are passed to the first pytest run.
+# as it is. The unit and functional tests run in one pytest process per
+# core, at most 4 (NOVA_SCALE_EXT_TEST_JOBS=N sets how many). Arguments
+# are passed to the first pytest run, then a single process.
 set -o errexit -o nounset -o pipefail
 
 cd "$(dirname "$0")/.."
@@ -33,8 +35,48 @@ trap 'rm -rf "$docs_out"' EXIT
 "$VENV/bin/sphinx-build" -q -W -b html doc/source "$docs_out/doc"
 "$VENV/bin/sphinx-build" -q -W -b html releasenotes/source "$docs_out/rn"
 
+# pytest_in_shards PYTHON ARGS...: the tests, split into one pytest process
+# per core (NOVA_SCALE_EXT_TEST_JOBS overrides; tests/conftest.py deals
+# them out). The first shard prints as it goes, the others when they end.
+pytest_in_shards() {
+    local python=$1
+    shift
+    local jobs=${NOVA_SCALE_EXT_TEST_JOBS:-$(nproc 2>/dev/null || echo 1)}
+    if ! [[ $jobs =~ ^[1-9][0-9]*$ ]]; then
+        echo "NOVA_SCALE_EXT_TEST_JOBS=$jobs: expected a number of" \
+             "processes, 1 or more" >&2
+        return 2
+    fi
+    [ "$jobs" -gt 4 ] && jobs=4
+    if [ "$jobs" = 1 ]; then
+        "$python" -m pytest -p no:cacheprovider "$@"
+        return
+    fi
+    local logs pids=() i rc=0
+    logs=$(mktemp -d)
+    for ((i = 1; i < jobs; i++)); do
+        NOVA_SCALE_EXT_SHARD=$i/$jobs "$python" -m pytest \
+            -p no:cacheprovider "$@" >"$logs/$i" 2>&1 &
+        pids+=($!)
+    done
+    NOVA_SCALE_EXT_SHARD=0/$jobs "$python" -m pytest -p no:cacheprovider \
+        "$@" || rc=$?
+    for ((i = 1; i < jobs; i++)); do
+        wait "${pids[i - 1]}" || rc=$?
+        echo "-- shard $i of $jobs"
+        cat "$logs/$i"
+    done
+    rm -rf "$logs"
+    return "$rc"
+}
+
 echo "== unit and functional tests on Python $main_version (pytest)"
-"$VENV/bin/python" -m pytest -p no:cacheprovider --ignore=tests/e2e "$@"
+if [ $# -gt 0 ]; then
+    # Chosen tests: one process, as asked.
+    "$VENV/bin/python" -m pytest -p no:cacheprovider --ignore=tests/e2e "$@"
+else
+    pytest_in_shards "$VENV/bin/python" -q --ignore=tests/e2e
+fi
 
 # The same tests on the other supported versions, each in its own
 # virtualenv (.venv-py312, ...). Building the release artifacts does not
@@ -46,8 +88,8 @@ for version in $(bash tools/find-python.sh --versions); do
         other=.venv-py${version/./}
         NOVA_SCALE_EXT_VENV=$other PYTHON=$python \
             bash tools/setup-venv.sh test
-        "$other/bin/python" -m pytest -p no:cacheprovider -q \
-            --ignore=tests/e2e -m 'not packaging'
+        pytest_in_shards "$other/bin/python" -q --ignore=tests/e2e \
+            -m 'not packaging'
     elif [ "${NOVA_SCALE_EXT_REQUIRE_PYTHONS:-}" = 1 ]; then
         echo "Python $version required (NOVA_SCALE_EXT_REQUIRE_PYTHONS=1)" \
              "but not found" >&2
