@@ -42,7 +42,7 @@ pytest_in_shards() {
     local python=$1
     shift
     local jobs=${NOVA_SCALE_EXT_TEST_JOBS:-$(nproc 2>/dev/null || echo 1)}
-    if ! [[ $jobs =~ ^[1-9][0-9]*$ ]]; then
+    if ! [[ $jobs =~ ^[1-9][0-9]{0,5}$ ]]; then
         echo "NOVA_SCALE_EXT_TEST_JOBS=$jobs: expected a number of" \
              "processes, 1 or more" >&2
         return 2
@@ -53,7 +53,8 @@ pytest_in_shards() {
         return
     fi
     local logs pids=() i rc=0
-    logs=$(mktemp -d)
+    # Under the directory the EXIT trap removes, also on failure or Ctrl-C.
+    logs=$(mktemp -d "$docs_out/shards.XXXXXX")
     for ((i = 1; i < jobs; i++)); do
         NOVA_SCALE_EXT_SHARD=$i/$jobs "$python" -m pytest \
             -p no:cacheprovider "$@" >"$logs/$i" 2>&1 &
