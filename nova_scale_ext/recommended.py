@@ -27,7 +27,7 @@ weight_classes = nova.scheduler.weights.affinity.ServerGroupSoftAffinityWeigher,
 best_fit_weight_multiplier = 1.0
 large_slot_weight_multiplier = 3.0
 large_slot_flavors = 32:65536,32:131072,64:131072
-large_slot_spare_host_share = 0.5
+large_slot_spare_host_share = 0.55
 stranded_capacity_weight_multiplier = 0.0
 """
 

@@ -151,8 +151,12 @@ Possible values:
 * 0.0 (the default): no share; the weigher always protects large slots
   and keeps empty hosts for last (an empty host is opened only when no host
   in use would lose less room for large flavors).
-* A share in (0, 1), for example 0.5 (the recommended configuration):
-  neutral while at least half of the hosts are empty, protecting below.
+* A share in (0, 1), for example 0.55 (the recommended configuration):
+  neutral while at least 55% of the candidate hosts are empty, protecting
+  below. The share is taken over the candidates, the hosts with room for
+  the instance: near a peak the full hosts drop out, and the share
+  overstates what the fleet has to spare (6 empty hosts of 12 candidates
+  may be 6 of 47 hosts). Keep it above one half.
 * 1.0: always protect, with empty hosts as free room (fewest hosts needed,
   most hosts in use on a fleet larger than its load).
 

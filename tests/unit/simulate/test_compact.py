@@ -13,6 +13,7 @@
 
 import math
 import os
+import re
 
 import numpy as np
 import pytest
@@ -82,9 +83,9 @@ def _policy(name):
     if not name.startswith('spare-'):
         return policy_mod.builtin(name)
     from nova_scale_ext import recommended
-    text = recommended.NOVA_CONF.replace(
-        'large_slot_spare_host_share = 0.5',
-        f'large_slot_spare_host_share = {name[6:]}')
+    text = re.sub(r'(?m)^large_slot_spare_host_share = .*$',
+                  f'large_slot_spare_host_share = {name[6:]}',
+                  recommended.NOVA_CONF)
     assert text != recommended.NOVA_CONF
     return policy_mod.Policy(name, text)
 
