@@ -141,13 +141,8 @@ def take_snapshots(args, host_size):
         if n_hosts is None:
             began = time.perf_counter()
             bound = compact.lower_bound(wl, base, requests)
-            sensitive = True
-            if eng.shares_prefixes:
-                probe = eng.chooser(model.Ledger(base.resized(1), 0))
-                sensitive = probe.candidate_set_sensitive
-            found = compact.search(eng.chooser, wl, requests, base, bound,
-                                   share_prefixes=eng.shares_prefixes,
-                                   sensitive=sensitive)
+            found = runner.search_hosts_needed(eng, None, wl, requests,
+                                               base, bound)
             if found.hosts_needed is None:
                 raise SystemExit('hosts-needed search failed: %s'
                                  % found.note)

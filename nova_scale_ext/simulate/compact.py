@@ -282,7 +282,8 @@ def search(make_chooser: MakeChooser, workload: Workload,
     depend on how many candidates are empty (the chooser then tells the
     candidates and empty ones of each decision as its ``pool``), and
     ``max_candidates`` placement's ``max_placement_results`` (no window
-    wider than that shares a replay when ``spare_share`` is given).
+    wider than that shares a replay when ``spare_share`` is given); both
+    default to what the chooser's ``engine`` says, if it has them.
     """
     began = time.perf_counter()
     result = SearchResult(None, bound)
@@ -306,6 +307,13 @@ def search(make_chooser: MakeChooser, workload: Workload,
     width = max(8, lo // 8)
     if make_defrag is not None:
         share_prefixes = False
+    if share_prefixes and spare_share is None:
+        # a chooser whose weights turn on how many candidates are empty
+        # says so through its engine: a caller cannot forget it
+        engine = getattr(make_chooser(model.Ledger(one, 0)), 'engine', None)
+        spare_share = getattr(engine, 'spare_share', None)
+        if spare_share is not None and max_candidates is None:
+            max_candidates = getattr(engine, 'limit', None)
 
     def run(n: int, ledger: model.Ledger | None = None, start: int = 0,
             observer: _Window | None = None) -> bool:

@@ -246,8 +246,9 @@ class _Setting:
                                       out.decisions, out.wall_s,
                                       recorder.finish())
                 if self.compact_search:
-                    result.search = _search(eng, mode, workload, requests,
-                                            fleet, self.bound, progress, name)
+                    result.search = search_hosts_needed(
+                        eng, mode, workload, requests, fleet, self.bound,
+                        progress, name)
                 if isolated:
                     result.isolation = self._isolation_fields(
                         loaded, with_disk, progress, name)
@@ -278,8 +279,9 @@ class _Setting:
             eng, _ = make_engine(loaded, sub, shapes, shape_of, with_disk,
                                  self.engine)
             bound = compact.lower_bound(sub, self.fleet, requests)
-            found = _search(eng, None, sub, requests, self.fleet, bound,
-                            progress, f'{name}: aggregate {part}')
+            found = search_hosts_needed(
+                eng, None, sub, requests, self.fleet, bound, progress,
+                f'{name}: aggregate {part}')
             sizes[part] = found.hosts_needed
         out['fixed_aggregates'] = sizes
         if all(v is not None for v in sizes.values()):
@@ -368,8 +370,13 @@ def _run_parallel(setting, plan, jobs, progress):
             raise
 
 
-def _search(eng, mode, workload, requests, fleet, bound, progress, name):
-    """The hosts-needed search of one policy, with ``mode`` active."""
+def search_hosts_needed(eng, mode, workload, requests, fleet, bound,
+                        progress=None, name=''):
+    """The hosts-needed search of one policy's engine ``eng`` (from
+    :func:`make_engine`) on hosts of ``fleet``'s single class, with the
+    consolidation ``mode`` active (``None``: none).  The one search every
+    caller uses: it gives the search what the engine's weighers depend on
+    (the large-slot weigher's spare share, placement's candidate limit)."""
     from nova_scale_ext.defrag import simulate as dsim
     sensitive = True
     # isolation: a host passes a VM by whose instances it holds

@@ -127,6 +127,32 @@ def test_search_equals_trying_every_size_with_nova_code(size, seed, name):
         found.hosts_needed]
 
 
+def test_search_reads_the_spare_share_from_the_chooser():
+    """A caller that does not pass ``spare_share`` still gets the right
+    answer: on this workload a search blind to the large-slot weigher's
+    regime (one shared replay on 7 hosts standing for 6) finds 7 hosts,
+    though the recommended policy places every VM on 6."""
+    workload = wl_mod.synthetic(600, 6, alive=150)
+    base = fleet_mod.identical(1, '80c/180G')
+    requests = workload.requests(False)
+    shapes, shape_of = model.shapes_of(requests)
+    bound = compact.lower_bound(workload, base, requests)
+    with policy_mod.loaded(policy_mod.builtin('scale-ext')) as loaded:
+        fast = engine_fast.FastEngine(loaded, workload, shapes, shape_of,
+                                      False)
+        assert fast.spare_share is not None
+        found = compact.search(fast.chooser, workload, requests, base, bound)
+        replays = {}
+        for n in range(bound, found.hosts_needed + 1):
+            ledger = model.Ledger(base.resized(n), len(workload))
+            out = replay(workload, ledger, fast.chooser(ledger), requests,
+                         stop_at_first_rejection=True)
+            replays[n] = out.completed and out.rejections == 0
+    # every size replayed from the start: the first that passes is the one
+    assert [n for n, ok in replays.items() if ok] == [found.hosts_needed]
+    assert found.tested == replays
+
+
 def test_search_reports_a_vm_larger_than_any_host():
     wl = _workload([(4, 1024, 0, 10), (64, 1024, 1, 10)])
     base = fleet_mod.identical(1, '32c/64G')
