@@ -19,8 +19,8 @@ writes each as the snapshot JSON of ``watcher_compare.py`` into
 ``--out-dir`` (never into the source tree: the trace's data may not be
 redistributed). Then, on each snapshot:
 
-* our planner, goal ``free-hosts``, with no budget and with Watcher's
-  ``node_resource_consolidation`` migration count as ``max_migrations``;
+* our planner, goal ``free-hosts``, with no budget and with each Watcher
+  strategy's migration count as ``max_migrations``;
 * Watcher's ``node_resource_consolidation`` (``host_choice=specify``) and
   ``vm_workload_consolidation``, run by ``watcher_compare.py`` in Watcher's
   own virtualenv (``--watcher-python``);
@@ -309,9 +309,11 @@ def compare(path, args):
         nrc = found.get(NRC, {'error': got.get('error', 'not run')})
         vwc = found.get(VWC, {'error': got.get('error', 'not run')})
     rows.append(('ours, free-hosts, no budget', ours(snap, None, args.runs)))
-    budgets = list(args.budget or ())
-    if nrc is not None and 'error' not in nrc and nrc['migrations']:
-        budgets.insert(0, nrc['migrations'])
+    # held to each Watcher strategy's own number of migrations
+    budgets = [got['migrations'] for got in (nrc, vwc)
+               if got is not None and 'error' not in got
+               and got['migrations']]
+    budgets += list(args.budget or ())
     for m in dict.fromkeys(budgets):
         rows.append(('ours, free-hosts, <= %d migrations' % m,
                      ours(snap, m, args.runs)))
