@@ -90,14 +90,18 @@ def test_a_cluster_is_the_sum_of_its_hosts_and_no_more_than_the_largest(
 
 def test_servers_boot_and_pack_on_the_vmware_computes(vmware_cloud, conn,
                                                        flavors, boot):
-    # Two vCPUs each: the cluster in use keeps 32 vCPUs and more than 64 GiB
-    # free, the room of the cloud's smallest large-slot flavor (32:65536),
-    # which the large-slot weigher counts on a cluster's sum. With one of
-    # the two candidates empty (below large_slot_spare_host_share = 0.55) it
-    # would send a server cutting that room to the empty cluster instead;
-    # the scheduler guide says to list there only flavors that fit on one
-    # ESXi host, and this test is about best fit.
-    large, small = flavors(2, 40960), flavors(2, 2048)
+    # c1 is 28 threads / 112 GiB, c2 36 / 144 GiB. The first server takes 2
+    # vCPUs and 56 GiB: c2 keeps 34 vCPUs and 88 GiB, the room of the
+    # cloud's smallest large-slot flavor (32:65536), which the large-slot
+    # weigher counts on a cluster's sum and which the second server does not
+    # cut (with one of the two candidates empty, below
+    # large_slot_spare_host_share = 0.55, that weigher would send a server
+    # cutting it to the empty cluster; the scheduler guide says to list
+    # there only flavors that fit on one ESXi host, and this test is about
+    # best fit). Nova's defaults weigh free vCPUs, memory and disk, each
+    # divided by the largest: for the third server c1 gets 28/32 + 1 + 1
+    # and c2 1 + 86/112 + 0.99 (2.88 against 2.76), so they spread to c1.
+    large, small = flavors(2, 57344), flavors(2, 2048)
     # Both clusters empty: the plugins open the bigger one first, as they
     # open the bigger of two empty hosts.
     first = boot('e2e-vmw-1', large)
