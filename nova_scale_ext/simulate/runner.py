@@ -375,8 +375,10 @@ def search_hosts_needed(eng, mode, workload, requests, fleet, bound,
     """The hosts-needed search of one policy's engine ``eng`` (from
     :func:`make_engine`) on hosts of ``fleet``'s single class, with the
     consolidation ``mode`` active (``None``: none).  The one search every
-    caller uses: it gives the search what the engine's weighers depend on
-    (the large-slot weigher's spare share, placement's candidate limit)."""
+    caller uses: it tells the search when replays may share decisions (not
+    with tenant isolation, and how the weights depend on the candidates);
+    the search reads the large-slot weigher's spare share and placement's
+    candidate limit from the engine itself."""
     from nova_scale_ext.defrag import simulate as dsim
     sensitive = True
     # isolation: a host passes a VM by whose instances it holds
@@ -398,7 +400,6 @@ def search_hosts_needed(eng, mode, workload, requests, fleet, bound,
     return compact.search(
         eng.chooser, workload, requests, fleet, bound,
         share_prefixes=share_prefixes, sensitive=sensitive,
-        spare_share=eng.spare_share, max_candidates=eng.limit,
         progress=search_tick, make_defrag=make_defrag,
         limit=min(workload.peak_alive_vms() + 1, fleet_mod.MAX_HOSTS))
 
